@@ -1,0 +1,151 @@
+//! BPF filters (`-f`/`-e`): compiled by libpcap, one program per link type,
+//! and run on capture-file records with their true wire length.
+//!
+//! The `pcap` crate's `BpfProgram::filter` passes the captured length as the
+//! wire length, which makes `len`/`greater`/`less` wrong on records cut by a
+//! snapshot length; so the program's instructions are handed to libpcap's
+//! `bpf_filter()` here with both lengths.
+
+use std::os::raw::{c_uint, c_ushort};
+
+use pcap::{BpfProgram, Capture, Linktype};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    #[error("invalid filter {filter:?} for link type {dlt}: {reason}")]
+    Compile {
+        filter: String,
+        dlt: u32,
+        reason: String,
+    },
+}
+
+/// Layout of libpcap's `struct bpf_insn`.
+#[repr(C)]
+struct BpfInsn {
+    code: c_ushort,
+    jt: u8,
+    jf: u8,
+    k: u32,
+}
+
+extern "C" {
+    // libpcap: u_int bpf_filter(const struct bpf_insn *, const u_char *,
+    //                           u_int wirelen, u_int buflen)
+    fn bpf_filter(pc: *const BpfInsn, p: *const u8, wirelen: c_uint, buflen: c_uint) -> c_uint;
+}
+
+/// One filter expression, compiled lazily for each link type met.
+pub struct Filter {
+    expr: String,
+    programs: Vec<(u32, BpfProgram)>,
+}
+
+impl Filter {
+    /// Checks the expression once against `dlt` so that a syntax error is
+    /// reported at start.
+    pub fn new(expr: &str, dlt: u32) -> Result<Self, FilterError> {
+        let mut f = Filter {
+            expr: expr.to_owned(),
+            programs: Vec::new(),
+        };
+        f.program(dlt)?;
+        Ok(f)
+    }
+
+    fn program(&mut self, dlt: u32) -> Result<&BpfProgram, FilterError> {
+        let at = match self.programs.iter().position(|(d, _)| *d == dlt) {
+            Some(i) => i,
+            None => {
+                let err = |reason: String| FilterError::Compile {
+                    filter: self.expr.clone(),
+                    dlt,
+                    reason,
+                };
+                let lt = Linktype(i32::try_from(dlt).map_err(|e| err(e.to_string()))?);
+                let dead = Capture::dead(lt).map_err(|e| err(e.to_string()))?;
+                let prog = dead
+                    .compile(&self.expr, true)
+                    .map_err(|e| err(e.to_string()))?;
+                self.programs.push((dlt, prog));
+                self.programs.len() - 1
+            }
+        };
+        Ok(&self.programs[at].1)
+    }
+
+    /// Whether the frame passes the filter.
+    pub fn matches(&mut self, dlt: u32, data: &[u8], wire_len: u32) -> Result<bool, FilterError> {
+        let prog = self.program(dlt)?;
+        let insns = prog.get_instructions();
+        if insns.is_empty() {
+            return Ok(true);
+        }
+        let buflen = c_uint::try_from(data.len()).unwrap_or(c_uint::MAX);
+        // SAFETY: `BpfInstruction` is `repr(transparent)` over libpcap's
+        // `struct bpf_insn`, which `BpfInsn` mirrors field by field; the
+        // program was produced by `pcap_compile` (so it is valid and ends in
+        // a return), and `bpf_filter` reads at most `buflen` bytes of `data`,
+        // which is exactly the slice's length.
+        let verdict = unsafe {
+            bpf_filter(
+                insns.as_ptr().cast::<BpfInsn>(),
+                data.as_ptr(),
+                wire_len,
+                buflen,
+            )
+        };
+        Ok(verdict != 0)
+    }
+}
+
+/// libpcap's name of a link type, for messages ("EN10MB", "IEEE802_11").
+pub fn link_type_name(dlt: u32) -> String {
+    i32::try_from(dlt)
+        .ok()
+        .and_then(|d| Linktype(d).get_name().ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn udp_frame(dport: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[
+            0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        f.extend_from_slice(&1000u16.to_be_bytes());
+        f.extend_from_slice(&dport.to_be_bytes());
+        f.extend_from_slice(&[0, 8, 0, 0]);
+        f
+    }
+
+    #[test]
+    fn filters_by_port() {
+        let mut f = Filter::new("udp port 53", 1).unwrap();
+        assert!(f.matches(1, &udp_frame(53), 42).unwrap());
+        assert!(!f.matches(1, &udp_frame(54), 42).unwrap());
+    }
+
+    #[test]
+    fn length_primitives_use_the_wire_length() {
+        let mut f = Filter::new("greater 1000", 1).unwrap();
+        let frame = udp_frame(53);
+        assert!(f.matches(1, &frame, 1500).unwrap());
+        assert!(!f.matches(1, &frame, 42).unwrap());
+    }
+
+    #[test]
+    fn bad_expression_is_an_error() {
+        assert!(Filter::new("port port", 1).is_err());
+    }
+
+    #[test]
+    fn names_link_types() {
+        assert_eq!(link_type_name(1), "EN10MB");
+        assert_eq!(link_type_name(105), "IEEE802_11");
+    }
+}

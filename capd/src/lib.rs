@@ -1,0 +1,3 @@
+//! darkstat-capd: capture → decode → account → publish.
+pub mod capture;
+pub mod decode;

@@ -1,0 +1,10 @@
+//! Vocabulary shared by `darkstat-capd` and `darkstat-webd`.
+//!
+//! `model` is the statistics document of `spec/json.md` (the same types are
+//! written as JSON by `capd --dump-json`, served by webd's API and carried
+//! over the capd → webd channel); `net` holds the small address types both
+//! processes parse from their command lines. Nothing here does I/O.
+#![forbid(unsafe_code)]
+
+pub mod model;
+pub mod net;
