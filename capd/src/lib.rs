@@ -1,3 +1,15 @@
-//! darkstat-capd: capture → decode → account → publish.
+//! darkstat-capd: the capture daemon.
+//!
+//! A frame goes `capture` (pcap handle or capture file) → `decode` (link,
+//! IP, transport; a `Copy` summary) → `account` (host, port, protocol
+//! tables, graphs) → published as a `common::model::Snapshot` (`dump` for
+//! `--dump-json`). `cli` and `config` turn the command line into a
+//! validated [`config::Config`]; `run` wires the stages together.
+
+pub mod account;
 pub mod capture;
+pub mod cli;
+pub mod config;
 pub mod decode;
+pub mod dump;
+pub mod run;

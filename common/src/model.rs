@@ -215,7 +215,10 @@ mod tests {
     #[test]
     fn json_uses_the_spec_names_and_text_forms() {
         let h = HostStats {
-            ip: "::ffff:10.0.0.1".parse::<std::net::Ipv6Addr>().unwrap().to_canonical(),
+            ip: "::ffff:10.0.0.1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .to_canonical(),
             mac: Some(MacAddr([2, 0, 0, 0, 0, 0x0a])),
             hostname: None,
             bytes_in: 1,

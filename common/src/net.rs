@@ -125,7 +125,11 @@ impl LocalNet {
         } else {
             u32::from(prefix)
         };
-        let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u128::MAX << (128 - bits)
+        };
         Ok(LocalNet {
             net: ip_key(addr) & mask,
             mask,
@@ -262,9 +266,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_networks() {
-        assert!(matches!("10.0.0.0".parse::<LocalNet>(), Err(NetParseError::Syntax(_))));
-        assert!(matches!("10.0.0.0/33".parse::<LocalNet>(), Err(NetParseError::Prefix(_))));
-        assert!(matches!("::/129".parse::<LocalNet>(), Err(NetParseError::Prefix(_))));
+        assert!(matches!(
+            "10.0.0.0".parse::<LocalNet>(),
+            Err(NetParseError::Syntax(_))
+        ));
+        assert!(matches!(
+            "10.0.0.0/33".parse::<LocalNet>(),
+            Err(NetParseError::Prefix(_))
+        ));
+        assert!(matches!(
+            "::/129".parse::<LocalNet>(),
+            Err(NetParseError::Prefix(_))
+        ));
         assert!(matches!(
             "10.0.0.0/255.0.255.0".parse::<LocalNet>(),
             Err(NetParseError::Mask(_))
@@ -273,8 +286,14 @@ mod tests {
             "10.0.0.0/ffff::".parse::<LocalNet>(),
             Err(NetParseError::Family(_))
         ));
-        assert!(matches!("x/8".parse::<LocalNet>(), Err(NetParseError::Address(_))));
-        assert!(matches!("10.0.0.0/999".parse::<LocalNet>(), Err(NetParseError::Prefix(_))));
+        assert!(matches!(
+            "x/8".parse::<LocalNet>(),
+            Err(NetParseError::Address(_))
+        ));
+        assert!(matches!(
+            "10.0.0.0/999".parse::<LocalNet>(),
+            Err(NetParseError::Prefix(_))
+        ));
     }
 
     #[test]

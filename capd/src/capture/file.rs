@@ -430,7 +430,7 @@ impl<R: Read> CaptureReader<R> {
         let big = state.big_endian;
         let btype = u32_at(head, big);
         let blen = u32_at(&head[4..], big) as usize;
-        if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
+        if blen < 12 || !blen.is_multiple_of(4) || blen > MAX_BLOCK {
             if first {
                 return Err(open(format!("invalid section header block length {blen}")));
             }

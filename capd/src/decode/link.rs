@@ -226,7 +226,12 @@ mod tests {
         assert_eq!(l.offset, 14);
         assert_eq!(l.src_mac, Some(SRC));
         assert_eq!(l.dst_mac, Some(DST));
-        assert_eq!(decode(LinkType::Ethernet, &eth(&[0x86, 0xdd])).unwrap().offset, 14);
+        assert_eq!(
+            decode(LinkType::Ethernet, &eth(&[0x86, 0xdd]))
+                .unwrap()
+                .offset,
+            14
+        );
     }
 
     #[test]
@@ -235,22 +240,32 @@ mod tests {
         assert_eq!(decode(LinkType::Ethernet, &eth(&[0x08])), None);
         assert_eq!(decode(LinkType::Ethernet, &[0u8; 11]), None);
         // 802.3 length field with LLC/SNAP is not decoded
-        assert_eq!(decode(LinkType::Ethernet, &eth(&[0x00, 0x40, 0xaa, 0xaa])), None);
+        assert_eq!(
+            decode(LinkType::Ethernet, &eth(&[0x00, 0x40, 0xaa, 0xaa])),
+            None
+        );
     }
 
     #[test]
     fn vlan_stack_of_any_depth() {
-        let f = eth(&[0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x91, 0x00, 0, 30, 0x08, 0x00]);
+        let f = eth(&[
+            0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x91, 0x00, 0, 30, 0x08, 0x00,
+        ]);
         assert_eq!(decode(LinkType::Ethernet, &f).unwrap().offset, 26);
         // tag cut short: non-IP
-        assert_eq!(decode(LinkType::Ethernet, &eth(&[0x81, 0x00, 0, 10, 0x08])), None);
+        assert_eq!(
+            decode(LinkType::Ethernet, &eth(&[0x81, 0x00, 0, 10, 0x08])),
+            None
+        );
     }
 
     #[test]
     fn pppoe_session_ipv4_ipv6_and_other() {
         let v4 = eth(&[0x88, 0x64, 0x11, 0, 0, 1, 0, 20, 0x00, 0x21]);
         assert_eq!(decode(LinkType::Ethernet, &v4).unwrap().offset, 22);
-        let v6 = eth(&[0x81, 0x00, 0, 5, 0x88, 0x64, 0x11, 0, 0, 1, 0, 20, 0x00, 0x57]);
+        let v6 = eth(&[
+            0x81, 0x00, 0, 5, 0x88, 0x64, 0x11, 0, 0, 1, 0, 20, 0x00, 0x57,
+        ]);
         assert_eq!(decode(LinkType::Ethernet, &v6).unwrap().offset, 26);
         let lcp = eth(&[0x88, 0x64, 0x11, 0, 0, 1, 0, 20, 0xc0, 0x21]);
         assert_eq!(decode(LinkType::Ethernet, &lcp), None);
@@ -293,8 +308,14 @@ mod tests {
     #[test]
     fn null_families_in_both_byte_orders() {
         for fam in NULL_FAMILIES {
-            assert_eq!(decode(LinkType::Null, &fam.to_le_bytes()).unwrap().offset, 4);
-            assert_eq!(decode(LinkType::Null, &fam.to_be_bytes()).unwrap().offset, 4);
+            assert_eq!(
+                decode(LinkType::Null, &fam.to_le_bytes()).unwrap().offset,
+                4
+            );
+            assert_eq!(
+                decode(LinkType::Null, &fam.to_be_bytes()).unwrap().offset,
+                4
+            );
         }
         assert_eq!(decode(LinkType::Null, &7u32.to_le_bytes()), None);
         assert_eq!(decode(LinkType::Null, &[2, 0, 0]), None);
@@ -302,11 +323,21 @@ mod tests {
 
     #[test]
     fn ppp_address_control_optional_hdlc_required() {
-        assert_eq!(decode(LinkType::Ppp, &[0xff, 0x03, 0x00, 0x21]).unwrap().offset, 4);
+        assert_eq!(
+            decode(LinkType::Ppp, &[0xff, 0x03, 0x00, 0x21])
+                .unwrap()
+                .offset,
+            4
+        );
         assert_eq!(decode(LinkType::Ppp, &[0x00, 0x57]).unwrap().offset, 2);
         assert_eq!(decode(LinkType::Ppp, &[0xc0, 0x21]), None);
         assert_eq!(decode(LinkType::Ppp, &[0x00]), None);
-        assert_eq!(decode(LinkType::PppHdlc, &[0xff, 0x03, 0x00, 0x21]).unwrap().offset, 4);
+        assert_eq!(
+            decode(LinkType::PppHdlc, &[0xff, 0x03, 0x00, 0x21])
+                .unwrap()
+                .offset,
+            4
+        );
         assert_eq!(decode(LinkType::PppHdlc, &[0x00, 0x21]), None);
         assert_eq!(decode(LinkType::PppHdlc, &[0xff, 0x03, 0x00]), None);
     }

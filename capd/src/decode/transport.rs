@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn udp_needs_four_bytes() {
         let u = [0, 53, 0x30, 0x39];
-        assert_eq!(ports(&u, 0, UDP, 4).map(|p| (p.src, p.dst)), Some((53, 12345)));
+        assert_eq!(
+            ports(&u, 0, UDP, 4).map(|p| (p.src, p.dst)),
+            Some((53, 12345))
+        );
         assert_eq!(ports(&u[..3], 0, UDP, 4), None);
         assert_eq!(ports(&u, 0, UDP, 3), None);
         assert_eq!(ports(&u, 0, 1, 4), None);

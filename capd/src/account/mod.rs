@@ -1,0 +1,266 @@
+//! account: decoded packets → counters (`counting.md` §3–§6).
+//!
+//! [`Accounts`] owns every counter and is only ever touched by the capture
+//! thread, so the per-packet path takes no lock. Time is passed in (the
+//! packet's timestamp), never read here, which makes replaying a file
+//! deterministic. Bounded tables evict hosts and ports; totals, the global
+//! tables and the graphs never change because of an eviction.
+
+mod entries;
+mod graphs;
+mod hosts;
+mod snapshot;
+
+use common::model::{Counter, MalformedReasons};
+use common::net::LocalNets;
+
+use crate::decode::{Decoded, MalformedReason, PacketSummary};
+pub use entries::Kind;
+pub use graphs::Direction;
+use graphs::Graphs;
+use hosts::HostTable;
+
+const TCP: u8 = 6;
+
+/// Table limits (darkstat's options and meanings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Hosts that trigger an eviction; 0 disables per-host accounting.
+    pub hosts_max: usize,
+    /// Hosts left after an eviction.
+    pub hosts_keep: usize,
+    /// Entries per port table of a host that trigger an eviction; 0
+    /// disables per-host port accounting.
+    pub ports_max: usize,
+    pub ports_keep: usize,
+    /// Ports above this are not put in any port table.
+    pub highest_port: u16,
+}
+
+/// Counters of one port in the global tables.
+#[derive(Clone, Copy, Debug, Default)]
+struct PortCounters {
+    bytes_in: u64,
+    bytes_out: u64,
+    packets_in: u64,
+    packets_out: u64,
+}
+
+/// Counters of one protocol in the global table.
+#[derive(Clone, Copy, Debug, Default)]
+struct ProtoCounters {
+    bytes: [u64; 3],
+    packets: [u64; 3],
+}
+
+/// in / out / other index into [`ProtoCounters`].
+const IN: usize = 0;
+const OUT: usize = 1;
+const OTHER: usize = 2;
+
+pub struct Accounts {
+    limits: Limits,
+    local: LocalNets,
+    /// Time of the first packet (or of the start of a live capture).
+    since: Option<u64>,
+    /// Latest packet time seen.
+    now: u64,
+    packets: u64,
+    bytes: u64,
+    non_ip: Counter,
+    malformed: MalformedReasons,
+    hosts: HostTable,
+    /// Port-table entries evicted.
+    ports_evicted: u64,
+    tcp_ports: Box<[PortCounters]>,
+    udp_ports: Box<[PortCounters]>,
+    protocols: Box<[ProtoCounters; 256]>,
+    graphs: Graphs,
+}
+
+impl Accounts {
+    pub fn new(limits: Limits, local: LocalNets) -> Self {
+        Accounts {
+            limits,
+            local,
+            since: None,
+            now: 0,
+            packets: 0,
+            bytes: 0,
+            non_ip: Counter::default(),
+            malformed: MalformedReasons::default(),
+            hosts: HostTable::new(limits.hosts_max, limits.hosts_keep),
+            ports_evicted: 0,
+            tcp_ports: vec![PortCounters::default(); 65536].into_boxed_slice(),
+            udp_ports: vec![PortCounters::default(); 65536].into_boxed_slice(),
+            protocols: Box::new([ProtoCounters::default(); 256]),
+            graphs: Graphs::default(),
+        }
+    }
+
+    pub fn local(&self) -> &LocalNets {
+        &self.local
+    }
+
+    /// Sets the start of measurement (live capture: the wall clock at start).
+    pub fn set_since(&mut self, t: u64) {
+        self.since = Some(t);
+    }
+
+    /// Advances "now" without a packet (live capture: the clock ticks even
+    /// when the link is quiet).
+    pub fn set_now(&mut self, t: u64) {
+        self.now = self.now.max(t);
+    }
+
+    /// Accounts one decoded frame seen at `ts` (Unix seconds) with
+    /// `wire_len` bytes on the wire.
+    #[inline]
+    pub fn apply(&mut self, d: &Decoded, ts: u64, wire_len: u32) {
+        self.since.get_or_insert(ts);
+        self.now = self.now.max(ts);
+        match d {
+            Decoded::Ip(p) => self.ip(p, ts),
+            Decoded::NonIp => self.count_non_ip(wire_len),
+            Decoded::Malformed(r) => {
+                let c = match r {
+                    MalformedReason::ShortIpHeader => &mut self.malformed.short_ip_header,
+                    MalformedReason::BadIpVersion => &mut self.malformed.bad_ip_version,
+                    MalformedReason::BadIpv4Ihl => &mut self.malformed.bad_ipv4_ihl,
+                    MalformedReason::BadIpv4TotalLength => {
+                        &mut self.malformed.bad_ipv4_total_length
+                    }
+                };
+                *c += 1;
+            }
+        }
+    }
+
+    /// A frame that is not IP, or that arrived on an interface whose link
+    /// type we do not decode.
+    pub fn count_non_ip(&mut self, wire_len: u32) {
+        self.non_ip.packets += 1;
+        self.non_ip.bytes += u64::from(wire_len);
+    }
+
+    fn ip(&mut self, p: &PacketSummary, ts: u64) {
+        let len = p.len;
+        self.packets += 1;
+        self.bytes += len;
+
+        let src_local = self.local.is_local(p.src);
+        let dst_local = self.local.is_local(p.dst);
+        let dir = match (src_local, dst_local) {
+            (false, true) => IN,
+            (true, false) => OUT,
+            _ => OTHER,
+        };
+        let proto = &mut self.protocols[usize::from(p.proto)];
+        proto.bytes[dir] += len;
+        proto.packets[dir] += 1;
+        match dir {
+            IN => self.graphs.add(ts, Direction::In, len),
+            OUT => self.graphs.add(ts, Direction::Out, len),
+            _ => {}
+        }
+
+        let ports = p
+            .ports
+            .filter(|_| p.proto == TCP || p.proto == 17)
+            .map(|pt| {
+                let hi = self.limits.highest_port;
+                (pt, pt.src <= hi, pt.dst <= hi)
+            });
+        if let Some((pt, src_ok, dst_ok)) = ports {
+            let table = if p.proto == TCP {
+                &mut self.tcp_ports
+            } else {
+                &mut self.udp_ports
+            };
+            if dst_ok {
+                let c = &mut table[usize::from(pt.dst)];
+                c.bytes_in += len;
+                c.packets_in += 1;
+            }
+            if src_ok {
+                let c = &mut table[usize::from(pt.src)];
+                c.bytes_out += len;
+                c.packets_out += 1;
+            }
+        }
+
+        // The source first, then the destination: for a host talking to
+        // itself the destination's MAC is the one that stays (§7).
+        let limits = self.limits;
+        let mut evicted = 0;
+        if let Some(s) = self.hosts.get_or_insert(p.src) {
+            s.bytes_out += len;
+            s.packets_out += 1;
+            s.last_seen = s.last_seen.max(ts);
+            if p.src_mac.is_some() {
+                s.mac = p.src_mac;
+            }
+            let e = &mut s.entries;
+            let (pe, _) = e.get(Kind::Proto, u16::from(p.proto), usize::MAX, 0);
+            pe.bytes_out += len;
+            pe.packets_out += 1;
+            if let (Some((pt, src_ok, dst_ok)), true) = (ports, limits.ports_max > 0) {
+                let (local, remote) = kinds(p.proto);
+                if src_ok {
+                    let (c, ev) = e.get(local, pt.src, limits.ports_max, limits.ports_keep);
+                    c.bytes_out += len;
+                    c.packets_out += 1;
+                    evicted += ev;
+                }
+                if dst_ok {
+                    let (c, ev) = e.get(remote, pt.dst, limits.ports_max, limits.ports_keep);
+                    c.bytes_in += len;
+                    c.packets_in += 1;
+                    if pt.syn {
+                        c.syn = c.syn.saturating_add(1);
+                    }
+                    evicted += ev;
+                }
+            }
+        }
+        if let Some(d) = self.hosts.get_or_insert(p.dst) {
+            d.bytes_in += len;
+            d.packets_in += 1;
+            if p.dst_mac.is_some() {
+                d.mac = p.dst_mac;
+            }
+            let e = &mut d.entries;
+            let (pe, _) = e.get(Kind::Proto, u16::from(p.proto), usize::MAX, 0);
+            pe.bytes_in += len;
+            pe.packets_in += 1;
+            if let (Some((pt, src_ok, dst_ok)), true) = (ports, limits.ports_max > 0) {
+                let (local, remote) = kinds(p.proto);
+                if dst_ok {
+                    let (c, ev) = e.get(local, pt.dst, limits.ports_max, limits.ports_keep);
+                    c.bytes_in += len;
+                    c.packets_in += 1;
+                    if pt.syn {
+                        c.syn = c.syn.saturating_add(1);
+                    }
+                    evicted += ev;
+                }
+                if src_ok {
+                    let (c, ev) = e.get(remote, pt.src, limits.ports_max, limits.ports_keep);
+                    c.bytes_out += len;
+                    c.packets_out += 1;
+                    evicted += ev;
+                }
+            }
+        }
+        self.ports_evicted += evicted;
+    }
+}
+
+/// The (local, remote) port tables of a transport protocol.
+fn kinds(proto: u8) -> (Kind, Kind) {
+    if proto == TCP {
+        (Kind::TcpLocal, Kind::TcpRemote)
+    } else {
+        (Kind::UdpLocal, Kind::UdpRemote)
+    }
+}

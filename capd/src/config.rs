@@ -1,0 +1,163 @@
+//! Raw [`Args`](crate::cli::Args) → a validated [`Config`]: every check that
+//! can fail on the command line happens here, before anything is opened.
+
+use std::path::PathBuf;
+
+use common::net::{LocalNet, LocalNets, NetParseError};
+
+use crate::account::Limits;
+use crate::cli::Args;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid -l {arg:?}: {source}")]
+    LocalNet { arg: String, source: NetParseError },
+    #[error("no capture source: give -r FILE (live capture comes with -i, not yet built)")]
+    NoSource,
+    #[error("--{name} {value} is out of range (max {max})")]
+    OutOfRange {
+        name: &'static str,
+        value: u64,
+        max: u64,
+    },
+    #[error("with -r only one filter applies; got {0} (-f/-e)")]
+    TooManyFilters(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub read: PathBuf,
+    pub filter: Option<String>,
+    pub local: LocalNets,
+    pub limits: Limits,
+    pub dump_json: Option<PathBuf>,
+    pub verbose: bool,
+    /// Adjustments made to the arguments, to be shown as warnings.
+    pub notices: Vec<String>,
+}
+
+const MAX_HOSTS: u64 = u32::MAX as u64;
+const MAX_PORTS: u64 = 65_536;
+
+/// darkstat's rule: keep must be below max, else max / 2.
+fn keep_below(name: &str, max: u64, keep: u64, notices: &mut Vec<String>) -> u64 {
+    if max > 0 && keep >= max {
+        notices.push(format!(
+            "--{name}-keep {keep} is not below --{name}-max {max}; keeping {} instead",
+            max / 2
+        ));
+        max / 2
+    } else {
+        keep
+    }
+}
+
+fn in_range(name: &'static str, value: u64, max: u64) -> Result<u64, ConfigError> {
+    if value > max {
+        Err(ConfigError::OutOfRange { name, value, max })
+    } else {
+        Ok(value)
+    }
+}
+
+impl Config {
+    pub fn from_args(a: Args) -> Result<Self, ConfigError> {
+        let mut notices = Vec::new();
+        let mut local = LocalNets::default();
+        for l in &a.local {
+            let n: LocalNet = l.parse().map_err(|source| ConfigError::LocalNet {
+                arg: l.clone(),
+                source,
+            })?;
+            local.push(n);
+        }
+        let hosts_max = in_range("hosts-max", a.hosts_max, MAX_HOSTS)?;
+        let hosts_keep = keep_below(
+            "hosts",
+            hosts_max,
+            in_range("hosts-keep", a.hosts_keep, MAX_HOSTS)?,
+            &mut notices,
+        );
+        let ports_max = in_range("ports-max", a.ports_max, MAX_PORTS)?;
+        let ports_keep = keep_below(
+            "ports",
+            ports_max,
+            in_range("ports-keep", a.ports_keep, MAX_PORTS)?,
+            &mut notices,
+        );
+        let read = a.read.ok_or(ConfigError::NoSource)?;
+        if a.filter.len() > 1 {
+            return Err(ConfigError::TooManyFilters(a.filter.len()));
+        }
+        Ok(Config {
+            read,
+            filter: a.filter.into_iter().next(),
+            local,
+            limits: Limits {
+                hosts_max: hosts_max as usize,
+                hosts_keep: hosts_keep as usize,
+                ports_max: ports_max as usize,
+                ports_keep: ports_keep as usize,
+                highest_port: a.highest_port,
+            },
+            dump_json: a.dump_json,
+            verbose: a.verbose,
+            notices,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cfg(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut v = vec!["darkstat-capd"];
+        v.extend_from_slice(args);
+        Config::from_args(Args::try_parse_from(v).unwrap())
+    }
+
+    #[test]
+    fn keep_not_below_max_is_halved_with_a_notice() {
+        let c = cfg(&["-r", "x", "--hosts-max", "10", "--hosts-keep", "10"]).unwrap();
+        assert_eq!(c.limits.hosts_keep, 5);
+        assert_eq!(c.notices.len(), 1);
+        let c = cfg(&["-r", "x", "--ports-max", "65536"]).unwrap();
+        assert_eq!(c.limits.ports_keep, 30);
+        assert!(c.notices.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        assert!(matches!(
+            cfg(&["-r", "x", "--ports-max", "65537"]),
+            Err(ConfigError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            cfg(&["-r", "x", "-l", "10.0.0.0/40"]),
+            Err(ConfigError::LocalNet { .. })
+        ));
+        assert!(matches!(cfg(&[]), Err(ConfigError::NoSource)));
+        assert!(matches!(
+            cfg(&["-r", "x", "-f", "tcp", "-e", "udp"]),
+            Err(ConfigError::TooManyFilters(2))
+        ));
+    }
+
+    #[test]
+    fn several_local_networks_of_both_families() {
+        let c = cfg(&[
+            "-r",
+            "x",
+            "-l",
+            "10.0.0.0/8",
+            "-l",
+            "2001:db8::/32",
+            "-l",
+            "192.168.0.0/255.255.0.0",
+        ])
+        .unwrap();
+        assert_eq!(c.local.nets().len(), 3);
+    }
+}

@@ -1,0 +1,54 @@
+//! `--dump-json`: the statistics document written to a file or stdout.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use common::model::Snapshot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error("cannot write {path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("cannot encode the statistics: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Writes `snap` to `path`, or to standard output for "-". A file is written
+/// beside its final name and renamed over it, so a reader never sees half a
+/// document. A path that is not a regular file (`/dev/null`, a FIFO) is
+/// written in place.
+pub fn write(path: &Path, snap: &Snapshot) -> Result<(), DumpError> {
+    let io_err = |source| DumpError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        let out = io::stdout();
+        let mut w = BufWriter::with_capacity(1 << 16, out.lock());
+        serde_json::to_writer(&mut w, snap)?;
+        w.write_all(b"\n").map_err(io_err)?;
+        return w.flush().map_err(io_err);
+    }
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        // a device or a pipe (/dev/null, a FIFO): write straight into it
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io_err)?;
+        let mut w = BufWriter::with_capacity(1 << 16, f);
+        serde_json::to_writer(&mut w, snap)?;
+        w.write_all(b"\n").map_err(io_err)?;
+        return w.flush().map_err(io_err);
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = Path::new(&tmp);
+    let f = fs::File::create(tmp).map_err(io_err)?;
+    let mut w = BufWriter::with_capacity(1 << 16, f);
+    serde_json::to_writer(&mut w, snap)?;
+    w.write_all(b"\n").map_err(io_err)?;
+    let f = w.into_inner().map_err(|e| io_err(e.into_error()))?;
+    f.sync_all().map_err(io_err)?;
+    fs::rename(tmp, path).map_err(io_err)
+}

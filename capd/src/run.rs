@@ -1,0 +1,172 @@
+//! Wires the stages together for a capture file: read → filter → decode →
+//! account → dump.
+
+use std::fs::File;
+use std::io::{self, Read};
+
+use common::model::{CaptureCounts, InterfaceStats, Snapshot};
+
+use crate::account::Accounts;
+use crate::capture::file::{CaptureReader, OpenError};
+use crate::capture::filter::{link_type_name, Filter, FilterError};
+use crate::config::Config;
+use crate::decode::{self, LinkType};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot open capture {path}: {source}")]
+    Open { path: String, source: OpenError },
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error(transparent)]
+    Dump(#[from] crate::dump::DumpError),
+}
+
+/// Sink for warnings (stderr now; syslog when asked, later).
+pub trait Warn {
+    fn warn(&mut self, msg: &str);
+}
+
+impl<F: FnMut(&str)> Warn for F {
+    fn warn(&mut self, msg: &str) {
+        self(msg)
+    }
+}
+
+fn unsupported(dlt: u32) -> String {
+    format!("unsupported link type {dlt} ({})", link_type_name(dlt))
+}
+
+/// Reads a whole capture file into `acct`; returns the capture's own
+/// statistics. Errors only when the file must be refused; a file that
+/// stops making sense midway keeps what was read and warns.
+pub fn read_capture<R: Read>(
+    src: R,
+    name: &str,
+    filter: Option<&str>,
+    acct: &mut Accounts,
+    warn: &mut dyn Warn,
+) -> Result<InterfaceStats, RunError> {
+    let mut reader = CaptureReader::open(src).map_err(|source| RunError::Open {
+        path: name.to_owned(),
+        source,
+    })?;
+    if !reader.is_pcapng() {
+        // classic pcap: one link type, known now
+        let dlt = reader.link_types()[0];
+        if LinkType::from_dlt(dlt).is_none() {
+            return Err(RunError::Refused(format!("{name}: {}", unsupported(dlt))));
+        }
+    }
+    let mut filter = match filter {
+        Some(expr) => {
+            let first = reader.link_types().first().copied().unwrap_or(1);
+            Some(Filter::new(expr, first)?)
+        }
+        None => None,
+    };
+    let mut warned: Vec<u32> = Vec::new();
+    let mut received = 0u64;
+    // the last link type seen, so that its lookup is skipped per record
+    let mut cached: Option<(u32, Option<LinkType>)> = None;
+    loop {
+        let rec = match reader.next_record() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(stop) if stop.refuse => {
+                return Err(RunError::Refused(format!(
+                    "{name}: cannot open capture: {}",
+                    stop.reason
+                )));
+            }
+            Err(stop) => {
+                warn.warn(&format!(
+                    "{name}: capture ends early {stop}; counted the {} records before it",
+                    reader.records()
+                ));
+                break;
+            }
+        };
+        if let Some(f) = filter.as_mut() {
+            if !f.matches(rec.dlt, rec.data, rec.wire_len)? {
+                continue;
+            }
+        }
+        received += 1;
+        let link = match cached {
+            Some((d, l)) if d == rec.dlt => l,
+            _ => {
+                let l = LinkType::from_dlt(rec.dlt);
+                cached = Some((rec.dlt, l));
+                l
+            }
+        };
+        match link {
+            Some(link) => {
+                let d = decode::frame(link, rec.data, rec.wire_len);
+                acct.apply(&d, rec.ts, rec.wire_len);
+            }
+            None => {
+                if !warned.contains(&rec.dlt) {
+                    warned.push(rec.dlt);
+                    warn.warn(&format!(
+                        "{name}: packets on interfaces of {} are counted as non-IP",
+                        unsupported(rec.dlt)
+                    ));
+                }
+                acct.set_now(rec.ts);
+                acct.count_non_ip(rec.wire_len);
+            }
+        }
+    }
+    let dlts = reader.link_types();
+    if reader.is_pcapng() {
+        if dlts.is_empty() {
+            return Err(RunError::Refused(format!(
+                "{name}: cannot open capture: the file has no interface description block"
+            )));
+        }
+        if !dlts.iter().any(|&d| LinkType::from_dlt(d).is_some()) {
+            let mut seen: Vec<u32> = dlts.clone();
+            seen.dedup();
+            let list: Vec<String> = seen.iter().map(|&d| unsupported(d)).collect();
+            return Err(RunError::Refused(format!("{name}: {}", list.join(", "))));
+        }
+    }
+    Ok(InterfaceStats {
+        name: name.to_owned(),
+        linktype: dlts.first().copied().unwrap_or(0),
+        capture: CaptureCounts {
+            received,
+            dropped: 0,
+            if_dropped: 0,
+        },
+    })
+}
+
+/// `-r FILE`: reads the file and returns the statistics document.
+pub fn offline(cfg: &Config, warn: &mut dyn Warn) -> Result<Snapshot, RunError> {
+    let mut acct = Accounts::new(cfg.limits, cfg.local.clone());
+    let name = cfg.read.display().to_string();
+    let iface = if name == "-" {
+        read_capture(
+            io::stdin().lock(),
+            &name,
+            cfg.filter.as_deref(),
+            &mut acct,
+            warn,
+        )?
+    } else {
+        let f = File::open(&cfg.read).map_err(|e| RunError::Open {
+            path: name.clone(),
+            source: OpenError::Io(e),
+        })?;
+        read_capture(f, &name, cfg.filter.as_deref(), &mut acct, warn)?
+    };
+    let mut snap = acct.snapshot();
+    snap.totals.capture = iface.capture;
+    snap.interfaces = vec![iface];
+    Ok(snap)
+}
