@@ -31,7 +31,6 @@ impl Kind {
 /// Counters of one port or protocol of one host.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Entry {
-    key: u32,
     /// Connection attempts (TCP only); saturates rather than wraps.
     pub syn: u32,
     pub bytes_in: u64,
@@ -41,19 +40,6 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn new(key: u32) -> Self {
-        Entry {
-            key,
-            ..Entry::default()
-        }
-    }
-    pub fn kind(&self) -> u8 {
-        (self.key >> 16) as u8
-    }
-    /// The port or protocol number.
-    pub fn number(&self) -> u16 {
-        self.key as u16
-    }
     pub fn bytes_total(&self) -> u64 {
         self.bytes_in.saturating_add(self.bytes_out)
     }
@@ -66,8 +52,13 @@ fn key(kind: Kind, number: u16) -> u32 {
     (u32::from(kind as u8) << 16) | u32::from(number)
 }
 
-/// Entries past which lookups go through a hash index.
-const INDEX_AT: usize = 24;
+fn key_kind(key: u32) -> u8 {
+    (key >> 16) as u8
+}
+
+/// Entries past which lookups go through a hash index. The keys are kept
+/// apart from the counters, so a linear search reads only 4 bytes an entry.
+const INDEX_AT: usize = 32;
 
 #[derive(Default)]
 struct Index {
@@ -78,29 +69,40 @@ struct Index {
 
 #[derive(Default)]
 pub struct Entries {
-    items: Vec<Entry>,
+    keys: Vec<u32>,
+    vals: Vec<Entry>,
     index: Option<Box<Index>>,
 }
 
 fn hash(key: u32) -> u64 {
-    // Fibonacci hashing spreads (kind, port) keys; the index holds at most
-    // 4 * 65536 + 256 keys of one host, chosen by the peers of that host,
-    // and each bucket probe is bounded by hashbrown's group probing.
+    // Fibonacci hashing spreads (kind, number) keys; a host has at most
+    // 4 * 65536 + 256 of them.
     u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
+/// Grows a vector by half, not double: most hosts stay tiny.
+fn grow<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact((v.len() / 2).max(1));
+    }
+}
+
 impl Entries {
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.items.iter()
+    /// (kind, number, counters) of every entry.
+    pub fn iter(&self) -> impl Iterator<Item = (u8, u16, &Entry)> {
+        self.keys
+            .iter()
+            .zip(&self.vals)
+            .map(|(&k, v)| (key_kind(k), k as u16, v))
     }
 
     fn find(&self, k: u32) -> Option<usize> {
         match &self.index {
             Some(ix) => ix
                 .slots
-                .find(hash(k), |&i| self.items[i as usize].key == k)
+                .find(hash(k), |&i| self.keys[i as usize] == k)
                 .map(|&i| i as usize),
-            None => self.items.iter().position(|e| e.key == k),
+            None => self.keys.iter().position(|&e| e == k),
         }
     }
 
@@ -108,50 +110,60 @@ impl Entries {
     pub fn count(&self, kind: Kind) -> usize {
         match &self.index {
             Some(ix) => ix.counts[kind as usize] as usize,
-            None => self.items.iter().filter(|e| e.kind() == kind as u8).count(),
+            None => self
+                .keys
+                .iter()
+                .filter(|&&k| key_kind(k) == kind as u8)
+                .count(),
         }
     }
 
     /// The entry for (kind, number), created if missing. A port table that
     /// is full (`max` entries) is first cut to its `keep` busiest entries;
     /// returns the entry and how many entries were evicted.
+    #[inline]
     pub fn get(&mut self, kind: Kind, number: u16, max: usize, keep: usize) -> (&mut Entry, u64) {
         let k = key(kind, number);
         if let Some(i) = self.find(k) {
-            return (&mut self.items[i], 0);
+            return (&mut self.vals[i], 0);
         }
+        self.insert(k, kind, max, keep)
+    }
+
+    #[cold]
+    fn insert(&mut self, k: u32, kind: Kind, max: usize, keep: usize) -> (&mut Entry, u64) {
         let mut evicted = 0;
         if kind != Kind::Proto && self.count(kind) >= max {
             evicted = self.evict(kind, keep);
         }
-        if self.items.len() == self.items.capacity() {
-            // grow by half, not double: most hosts stay tiny
-            let extra = (self.items.len() / 2).max(1);
-            self.items.reserve_exact(extra);
-        }
-        let at = self.items.len();
-        self.items.push(Entry::new(k));
+        grow(&mut self.keys);
+        grow(&mut self.vals);
+        let at = self.keys.len();
+        self.keys.push(k);
+        self.vals.push(Entry::default());
         match &mut self.index {
             Some(ix) => {
+                let keys = &self.keys;
                 ix.slots
-                    .insert_unique(hash(k), at as u32, |&i| hash(self.items[i as usize].key));
+                    .insert_unique(hash(k), at as u32, |&i| hash(keys[i as usize]));
                 if kind != Kind::Proto {
                     ix.counts[kind as usize] += 1;
                 }
             }
-            None if self.items.len() > INDEX_AT => self.build_index(),
+            None if self.keys.len() > INDEX_AT => self.build_index(),
             None => {}
         }
-        (&mut self.items[at], evicted)
+        (&mut self.vals[at], evicted)
     }
 
     fn build_index(&mut self) {
         let mut ix = Index::default();
-        ix.slots.reserve(self.items.len(), |_| 0);
-        for (i, e) in self.items.iter().enumerate() {
+        let keys = &self.keys;
+        ix.slots.reserve(keys.len(), |&i| hash(keys[i as usize]));
+        for (i, &k) in keys.iter().enumerate() {
             ix.slots
-                .insert_unique(hash(e.key), i as u32, |&j| hash(self.items[j as usize].key));
-            if let Some(c) = ix.counts.get_mut(usize::from(e.kind())) {
+                .insert_unique(hash(k), i as u32, |&j| hash(keys[j as usize]));
+            if let Some(c) = ix.counts.get_mut(usize::from(key_kind(k))) {
                 *c += 1;
             }
         }
@@ -162,30 +174,44 @@ impl Entries {
     /// then packets, then lowest port: deterministic). Returns the number
     /// removed.
     fn evict(&mut self, kind: Kind, keep: usize) -> u64 {
-        let mut mine: Vec<Entry> = self
-            .items
+        let mine_kind = kind as u8;
+        let mut mine: Vec<(u32, Entry)> = self
+            .keys
             .iter()
-            .filter(|e| e.kind() == kind as u8)
-            .copied()
+            .zip(&self.vals)
+            .filter(|(&k, _)| key_kind(k) == mine_kind)
+            .map(|(&k, &v)| (k, v))
             .collect();
         if mine.len() <= keep {
             return 0;
         }
         let removed = (mine.len() - keep) as u64;
-        let order = |a: &Entry, b: &Entry| {
-            b.bytes_total()
-                .cmp(&a.bytes_total())
-                .then(b.packets_total().cmp(&a.packets_total()))
-                .then(a.key.cmp(&b.key))
+        let order = |a: &(u32, Entry), b: &(u32, Entry)| {
+            b.1.bytes_total()
+                .cmp(&a.1.bytes_total())
+                .then(b.1.packets_total().cmp(&a.1.packets_total()))
+                .then(a.0.cmp(&b.0))
         };
         if keep > 0 {
             mine.select_nth_unstable_by(keep - 1, order);
         }
         mine.truncate(keep);
-        self.items.retain(|e| e.kind() != kind as u8);
-        self.items.extend(mine);
+        let mut w = 0;
+        for r in 0..self.keys.len() {
+            if key_kind(self.keys[r]) != mine_kind {
+                self.keys[w] = self.keys[r];
+                self.vals[w] = self.vals[r];
+                w += 1;
+            }
+        }
+        self.keys.truncate(w);
+        self.vals.truncate(w);
+        for (k, v) in mine {
+            self.keys.push(k);
+            self.vals.push(v);
+        }
         self.index = None;
-        if self.items.len() > INDEX_AT {
+        if self.keys.len() > INDEX_AT {
             self.build_index();
         }
         removed
@@ -226,8 +252,8 @@ mod tests {
         assert_eq!(evicted, 6);
         let mut left: Vec<u16> = t
             .iter()
-            .filter(|e| e.kind() == Kind::UdpRemote as u8)
-            .map(|e| e.number())
+            .filter(|(k, _, _)| *k == Kind::UdpRemote as u8)
+            .map(|(_, n, _)| n)
             .collect();
         left.sort();
         // totals 4,4,3,3 → ports 4,9 (4 bytes) and 3,8 (3 bytes), plus 99
@@ -244,7 +270,7 @@ mod tests {
         }
         let (_, evicted) = t.get(Kind::TcpRemote, 1000, 40, 3);
         assert_eq!(evicted, 37);
-        let mut left: Vec<u16> = t.iter().map(|e| e.number()).collect();
+        let mut left: Vec<u16> = t.iter().map(|(_, n, _)| n).collect();
         left.sort();
         assert_eq!(left, vec![0, 1, 2, 1000]);
         assert_eq!(t.count(Kind::TcpRemote), 4);

@@ -86,9 +86,9 @@ fn global_ports(table: &[PortCounters]) -> Vec<PortStats> {
         .collect()
 }
 
-fn tcp_port(e: &Entry) -> TcpPortStats {
+fn tcp_port((_, port, e): (u8, u16, &Entry)) -> TcpPortStats {
     TcpPortStats {
-        port: e.number(),
+        port,
         bytes_in: e.bytes_in,
         bytes_out: e.bytes_out,
         packets_in: e.packets_in,
@@ -97,9 +97,9 @@ fn tcp_port(e: &Entry) -> TcpPortStats {
     }
 }
 
-fn udp_port(e: &Entry) -> PortStats {
+fn udp_port((_, port, e): (u8, u16, &Entry)) -> PortStats {
     PortStats {
-        port: e.number(),
+        port,
         bytes_in: e.bytes_in,
         bytes_out: e.bytes_out,
         packets_in: e.packets_in,
@@ -108,7 +108,11 @@ fn udp_port(e: &Entry) -> PortStats {
 }
 
 pub(super) fn host_stats(h: &Host) -> HostStats {
-    let of = |k: Kind| h.entries.iter().filter(move |e| e.kind() == k as u8);
+    let of = |k: Kind| {
+        h.entries
+            .iter()
+            .filter(move |(kind, _, _)| *kind == k as u8)
+    };
     HostStats {
         ip: key_ip(h.key),
         mac: h.mac.map(MacAddr),
@@ -123,8 +127,8 @@ pub(super) fn host_stats(h: &Host) -> HostStats {
         udp_local: of(Kind::UdpLocal).map(udp_port).collect(),
         udp_remote: of(Kind::UdpRemote).map(udp_port).collect(),
         protocols: of(Kind::Proto)
-            .map(|e| HostProtoStats {
-                proto: e.number() as u8,
+            .map(|(_, n, e)| HostProtoStats {
+                proto: n as u8,
                 bytes_in: e.bytes_in,
                 bytes_out: e.bytes_out,
                 packets_in: e.packets_in,
