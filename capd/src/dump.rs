@@ -4,7 +4,7 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use common::model::Snapshot;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
@@ -18,7 +18,7 @@ pub enum DumpError {
 /// beside its final name and renamed over it, so a reader never sees half a
 /// document. A path that is not a regular file (`/dev/null`, a FIFO) is
 /// written in place.
-pub fn write(path: &Path, snap: &Snapshot) -> Result<(), DumpError> {
+pub fn write<T: Serialize>(path: &Path, snap: &T) -> Result<(), DumpError> {
     let io_err = |source| DumpError::Io {
         path: path.display().to_string(),
         source,

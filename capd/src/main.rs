@@ -21,17 +21,13 @@ fn run() -> anyhow::Result<()> {
     for n in &cfg.notices {
         warn(n);
     }
-    let snap = capd::run::offline(&cfg, &mut warn)?;
+    let (acct, iface) = capd::run::offline(&cfg, &mut warn)?;
+    let interfaces = [iface];
     if cfg.verbose {
-        eprintln!(
-            "darkstat-capd: {} packets, {} bytes, {} hosts",
-            snap.totals.packets,
-            snap.totals.bytes,
-            snap.hosts.len()
-        );
+        eprintln!("darkstat-capd: {}", acct.summary());
     }
     if let Some(path) = &cfg.dump_json {
-        capd::dump::write(path, &snap)?;
+        capd::dump::write(path, &acct.view(&interfaces))?;
     }
     Ok(())
 }

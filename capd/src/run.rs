@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 
-use common::model::{CaptureCounts, InterfaceStats, Snapshot};
+use common::model::{CaptureCounts, InterfaceStats};
 
 use crate::account::Accounts;
 use crate::capture::file::{CaptureReader, OpenError};
@@ -146,8 +146,9 @@ pub fn read_capture<R: Read>(
     })
 }
 
-/// `-r FILE`: reads the file and returns the statistics document.
-pub fn offline(cfg: &Config, warn: &mut dyn Warn) -> Result<Snapshot, RunError> {
+/// `-r FILE`: reads the file; returns the counters and the file's capture
+/// statistics.
+pub fn offline(cfg: &Config, warn: &mut dyn Warn) -> Result<(Accounts, InterfaceStats), RunError> {
     let mut acct = Accounts::new(cfg.limits, cfg.local.clone());
     let name = cfg.read.display().to_string();
     let iface = if name == "-" {
@@ -165,8 +166,5 @@ pub fn offline(cfg: &Config, warn: &mut dyn Warn) -> Result<Snapshot, RunError> 
         })?;
         read_capture(f, &name, cfg.filter.as_deref(), &mut acct, warn)?
     };
-    let mut snap = acct.snapshot();
-    snap.totals.capture = iface.capture;
-    snap.interfaces = vec![iface];
-    Ok(snap)
+    Ok((acct, iface))
 }

@@ -10,6 +10,7 @@ mod entries;
 mod graphs;
 mod hosts;
 mod snapshot;
+mod view;
 
 use common::model::{Counter, MalformedReasons};
 use common::net::LocalNets;
@@ -19,6 +20,7 @@ pub use entries::Kind;
 pub use graphs::Direction;
 use graphs::Graphs;
 use hosts::HostTable;
+pub use view::SnapshotView;
 
 const TCP: u8 = 6;
 
@@ -262,5 +264,86 @@ fn kinds(proto: u8) -> (Kind, Kind) {
         (Kind::TcpLocal, Kind::TcpRemote)
     } else {
         (Kind::UdpLocal, Kind::UdpRemote)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{self, LinkType};
+    use common::model::{CaptureCounts, InterfaceStats};
+
+    fn frame(src: u8, dst: u8, proto: u8, sport: u16, dport: u16) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src, 0x08, 0x00];
+        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, proto, 0, 0]);
+        f.extend_from_slice(&[192, 168, 0, src, 10, 0, 0, dst]);
+        f.extend_from_slice(&sport.to_be_bytes());
+        f.extend_from_slice(&dport.to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0]);
+        f
+    }
+
+    const N: u16 = 300;
+
+    fn accounts() -> Accounts {
+        let limits = Limits {
+            hosts_max: 100,
+            hosts_keep: 50,
+            ports_max: 10,
+            ports_keep: 5,
+            highest_port: 65535,
+        };
+        let local = LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()]);
+        let mut a = Accounts::new(limits, local);
+        for i in 0..N {
+            let proto = if i % 3 == 0 { 17 } else { 6 };
+            let f = frame((i % 7) as u8, (i % 5) as u8, proto, 1000 + i, 80 + i % 4);
+            let d = decode::frame(LinkType::Ethernet, &f, 60);
+            a.apply(&d, 1_700_000_000 + u64::from(i), 60);
+        }
+        a.apply(&Decoded::NonIp, 1_700_000_100, 60);
+        a
+    }
+
+    #[test]
+    fn view_serializes_exactly_like_the_snapshot() {
+        let a = accounts();
+        let ifs = [InterfaceStats {
+            name: "eth0".into(),
+            linktype: 1,
+            capture: CaptureCounts {
+                received: 301,
+                dropped: 2,
+                if_dropped: 1,
+            },
+        }];
+        let owned = serde_json::to_value(a.snapshot(&ifs)).unwrap();
+        let view = serde_json::to_value(a.view(&ifs)).unwrap();
+        assert_eq!(owned, view);
+        assert_eq!(owned["totals"]["capture"]["dropped"], 2);
+        assert!(a.snapshot(&ifs).evictions.ports > 0);
+    }
+
+    #[test]
+    fn evictions_never_change_totals_or_protocols() {
+        let a = accounts();
+        let s = a.snapshot(&[]);
+        assert_eq!(s.totals.packets, u64::from(N));
+        assert_eq!(s.totals.bytes, u64::from(N) * 40);
+        let sum: u64 = s
+            .protocols
+            .iter()
+            .map(|p| p.bytes_in + p.bytes_out + p.bytes_other)
+            .sum();
+        assert_eq!(sum, u64::from(N) * 40);
+        let tcp_port_in: u64 = s.ports.tcp.iter().map(|p| p.bytes_in).sum();
+        let udp_port_in: u64 = s.ports.udp.iter().map(|p| p.bytes_in).sum();
+        assert_eq!(tcp_port_in + udp_port_in, u64::from(N) * 40);
+        // every packet leaves the local network
+        let out: u64 = s.graphs.minutes.iter().map(|b| b.bytes_out).sum();
+        assert_eq!(out, u64::from(N) * 40);
+        for h in &s.hosts {
+            assert!(h.tcp_local.len() <= 10 && h.tcp_remote.len() <= 10);
+        }
     }
 }

@@ -2,67 +2,109 @@
 //! Runs once per publication, never per packet.
 
 use common::model::{
-    Evictions, GlobalPorts, HostProtoStats, HostStats, Malformed, PortStats, ProtoStats, Snapshot,
-    TcpPortStats, Totals, DOCUMENT_VERSION,
+    Evictions, GlobalPorts, HostStats, InterfaceStats, Malformed, PortStats, ProtoStats, Snapshot,
+    Totals, DOCUMENT_VERSION,
 };
 use common::net::{key_ip, MacAddr};
 
-use super::entries::{Entry, Kind};
+use super::entries::Kind;
 use super::hosts::Host;
+use super::view::{proto_row, tcp_row, udp_row};
 use super::{Accounts, PortCounters, IN, OTHER, OUT};
 
 impl Accounts {
-    /// The whole statistics document at this moment. Capture counters and
-    /// interfaces are the caller's to fill in.
-    pub fn snapshot(&self) -> Snapshot {
-        let since = self.since.unwrap_or(self.now);
+    /// The whole statistics document at this moment, owned (for the
+    /// publisher); capture counters are summed from `interfaces`.
+    pub fn snapshot(&self, interfaces: &[InterfaceStats]) -> Snapshot {
         Snapshot {
             version: DOCUMENT_VERSION,
-            since,
-            now: self.now.max(since),
-            totals: Totals {
-                packets: self.packets,
-                bytes: self.bytes,
-                non_ip: self.non_ip,
-                malformed: Malformed {
-                    packets: self.malformed_packets(),
-                    by_reason: self.malformed,
-                },
-                capture: Default::default(),
-            },
+            since: self.since(),
+            now: self.now(),
+            totals: self.totals_with(interfaces),
             hosts: self.hosts.iter().map(host_stats).collect(),
             ports: GlobalPorts {
-                tcp: global_ports(&self.tcp_ports),
-                udp: global_ports(&self.udp_ports),
+                tcp: global_port_rows(&self.tcp_ports).collect(),
+                udp: global_port_rows(&self.udp_ports).collect(),
             },
-            protocols: self
-                .protocols
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.packets.iter().any(|&p| p > 0))
-                .map(|(n, c)| ProtoStats {
-                    proto: n as u8,
-                    bytes_in: c.bytes[IN],
-                    bytes_out: c.bytes[OUT],
-                    bytes_other: c.bytes[OTHER],
-                    packets_in: c.packets[IN],
-                    packets_out: c.packets[OUT],
-                    packets_other: c.packets[OTHER],
-                })
-                .collect(),
-            graphs: self.graphs.snapshot(self.now),
-            interfaces: Vec::new(),
+            protocols: self.protocol_rows(),
+            graphs: self.graphs.snapshot(self.now()),
+            interfaces: interfaces.to_vec(),
             local_networks: self.local.nets().to_vec(),
-            evictions: Evictions {
-                hosts: self.hosts.evicted(),
-                ports: self.ports_evicted,
-            },
+            evictions: self.evictions(),
         }
     }
 
-    fn malformed_packets(&self) -> u64 {
+    pub(super) fn since(&self) -> u64 {
+        self.since.unwrap_or(self.now)
+    }
+
+    pub(super) fn now(&self) -> u64 {
+        self.now.max(self.since())
+    }
+
+    /// Totals, with the capture counters summed over `interfaces`.
+    pub(super) fn totals_with(&self, interfaces: &[InterfaceStats]) -> Totals {
+        let mut t = self.totals();
+        for i in interfaces {
+            t.capture.received += i.capture.received;
+            t.capture.dropped += i.capture.dropped;
+            t.capture.if_dropped += i.capture.if_dropped;
+        }
+        t
+    }
+
+    fn totals(&self) -> Totals {
         let m = &self.malformed;
-        m.short_ip_header + m.bad_ip_version + m.bad_ipv4_ihl + m.bad_ipv4_total_length
+        Totals {
+            packets: self.packets,
+            bytes: self.bytes,
+            non_ip: self.non_ip,
+            malformed: Malformed {
+                packets: m.short_ip_header
+                    + m.bad_ip_version
+                    + m.bad_ipv4_ihl
+                    + m.bad_ipv4_total_length,
+                by_reason: self.malformed,
+            },
+            capture: Default::default(),
+        }
+    }
+
+    pub(super) fn evictions(&self) -> Evictions {
+        Evictions {
+            hosts: self.hosts.evicted(),
+            ports: self.ports_evicted,
+        }
+    }
+
+    pub(super) fn protocol_rows(&self) -> Vec<ProtoStats> {
+        self.protocols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.packets.iter().any(|&p| p > 0))
+            .map(|(n, c)| ProtoStats {
+                proto: n as u8,
+                bytes_in: c.bytes[IN],
+                bytes_out: c.bytes[OUT],
+                bytes_other: c.bytes[OTHER],
+                packets_in: c.packets[IN],
+                packets_out: c.packets[OUT],
+                packets_other: c.packets[OTHER],
+            })
+            .collect()
+    }
+
+    /// One line for `--verbose`.
+    pub fn summary(&self) -> String {
+        let t = self.totals();
+        format!(
+            "{} IP packets, {} bytes, {} hosts, {} non-IP frames, {} malformed",
+            t.packets,
+            t.bytes,
+            self.hosts.len(),
+            t.non_ip.packets,
+            t.malformed.packets
+        )
     }
 
     /// Number of hosts in the table.
@@ -71,7 +113,8 @@ impl Accounts {
     }
 }
 
-fn global_ports(table: &[PortCounters]) -> Vec<PortStats> {
+/// The rows of a global port table that saw traffic.
+pub(super) fn global_port_rows(table: &[PortCounters]) -> impl Iterator<Item = PortStats> + '_ {
     table
         .iter()
         .enumerate()
@@ -83,31 +126,14 @@ fn global_ports(table: &[PortCounters]) -> Vec<PortStats> {
             packets_in: c.packets_in,
             packets_out: c.packets_out,
         })
-        .collect()
 }
 
-fn tcp_port((_, port, e): (u8, u16, &Entry)) -> TcpPortStats {
-    TcpPortStats {
-        port,
-        bytes_in: e.bytes_in,
-        bytes_out: e.bytes_out,
-        packets_in: e.packets_in,
-        packets_out: e.packets_out,
-        syn: u64::from(e.syn),
-    }
+/// `null` until the host has sent a packet.
+pub(super) fn last_seen(h: &Host) -> Option<u64> {
+    (h.packets_out > 0).then_some(h.last_seen)
 }
 
-fn udp_port((_, port, e): (u8, u16, &Entry)) -> PortStats {
-    PortStats {
-        port,
-        bytes_in: e.bytes_in,
-        bytes_out: e.bytes_out,
-        packets_in: e.packets_in,
-        packets_out: e.packets_out,
-    }
-}
-
-pub(super) fn host_stats(h: &Host) -> HostStats {
+fn host_stats(h: &Host) -> HostStats {
     let of = |k: Kind| {
         h.entries
             .iter()
@@ -121,19 +147,11 @@ pub(super) fn host_stats(h: &Host) -> HostStats {
         bytes_out: h.bytes_out,
         packets_in: h.packets_in,
         packets_out: h.packets_out,
-        last_seen: (h.packets_out > 0).then_some(h.last_seen),
-        tcp_local: of(Kind::TcpLocal).map(tcp_port).collect(),
-        tcp_remote: of(Kind::TcpRemote).map(tcp_port).collect(),
-        udp_local: of(Kind::UdpLocal).map(udp_port).collect(),
-        udp_remote: of(Kind::UdpRemote).map(udp_port).collect(),
-        protocols: of(Kind::Proto)
-            .map(|(_, n, e)| HostProtoStats {
-                proto: n as u8,
-                bytes_in: e.bytes_in,
-                bytes_out: e.bytes_out,
-                packets_in: e.packets_in,
-                packets_out: e.packets_out,
-            })
-            .collect(),
+        last_seen: last_seen(h),
+        tcp_local: of(Kind::TcpLocal).map(tcp_row).collect(),
+        tcp_remote: of(Kind::TcpRemote).map(tcp_row).collect(),
+        udp_local: of(Kind::UdpLocal).map(udp_row).collect(),
+        udp_remote: of(Kind::UdpRemote).map(udp_row).collect(),
+        protocols: of(Kind::Proto).map(proto_row).collect(),
     }
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of darkstat-rs, installing what the tests need first.
+# This is the README's test command and what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Debian packages the build and the tests use:
+#   libpcap-dev  capd links libpcap (live capture, BPF filters)
+#   python3      runs the corpus oracle (../shared/corpus/tools/check_corpus.py)
+#   pkg-config   lets the pcap crate find libpcap
+needed=(libpcap-dev python3 pkg-config)
+missing=()
+for p in "${needed[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "tests/run.sh: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+echo "tests/run.sh: cargo fmt --check"
+cargo fmt --all -- --check
+echo "tests/run.sh: cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "tests/run.sh: cargo test"
+cargo test --workspace --locked
