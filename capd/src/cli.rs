@@ -22,14 +22,26 @@ pub const DEFAULT_PORTS_KEEP: u64 = 30;
     after_help = "Example: darkstat-capd -r capture.pcapng -l 192.168.1.0/24 --dump-json -"
 )]
 pub struct Args {
+    /// Capture live on this interface ("any" for all); repeatable to
+    /// capture on several at once.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        conflicts_with = "read"
+    )]
+    pub interface: Vec<String>,
+
     /// Read packets from a pcap or pcapng capture file ("-" for standard
-    /// input) instead of capturing live.
+    /// input) instead of capturing live. Without --dump-json the dashboard
+    /// keeps serving the file's statistics until SIGINT/SIGTERM.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<PathBuf>,
 
     /// BPF filter expression (tcpdump syntax) applied to every packet
-    /// before it is counted. `-e` is the same option (darkstat 2's
-    /// spelling).
+    /// before it is counted; repeatable: the n-th filter goes to the n-th
+    /// -i, a single filter to all of them. `-e` is the same option
+    /// (darkstat 2's spelling).
     #[arg(
         short = 'f',
         long = "filter",
@@ -75,7 +87,94 @@ pub struct Args {
     #[arg(long, value_name = "PORT", default_value_t = 65535)]
     pub highest_port: u16,
 
+    /// Do not put the interfaces into promiscuous mode.
+    #[arg(short = 'P', long = "no-promisc")]
+    pub no_promisc: bool,
+
+    /// Bytes captured per packet. [default: computed: link header, IPv6
+    /// header with 256 bytes of extension headers, TCP flags]
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(64..=262144))]
+    pub snaplen: Option<u32>,
+
     /// Print warnings and progress details on standard error.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+
+    #[command(flatten)]
+    pub web: WebArgs,
+}
+
+/// Options passed through to darkstat-webd, which capd starts next to itself
+/// unless --no-web is given.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// Do not start darkstat-webd (the systemd units start it separately).
+    #[arg(long)]
+    pub no_web: bool,
+
+    /// HTTP port of the dashboard.
+    #[arg(short = 'p', long = "port", value_name = "PORT", default_value_t = 667)]
+    pub port: u16,
+
+    /// Address the dashboard listens on; repeatable. Serving the LAN needs
+    /// an explicit -b (e.g. -b 0.0.0.0 -b ::). [default: 127.0.0.1 and ::1]
+    #[arg(short = 'b', long = "bind", value_name = "ADDR")]
+    pub bind: Vec<String>,
+
+    /// URL prefix when the dashboard sits behind a reverse proxy.
+    #[arg(long, value_name = "PATH")]
+    pub base: Option<String>,
+
+    /// Do not resolve host names.
+    #[arg(short = 'n', long = "no-dns")]
+    pub no_dns: bool,
+
+    /// Do not show MAC addresses.
+    #[arg(long)]
+    pub no_macs: bool,
+
+    /// Do not show the "last seen" column.
+    #[arg(long)]
+    pub no_lastseen: bool,
+
+    /// List only local hosts on the hosts page.
+    #[arg(long)]
+    pub local_only: bool,
+
+    /// Unix socket on which capd publishes the statistics to webd.
+    /// [default: /run/darkstat-rs/capd.sock as root, else a private
+    /// directory under $XDG_RUNTIME_DIR or /tmp]
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+}
+
+impl WebArgs {
+    /// The command-line arguments that carry these options to webd.
+    pub fn to_webd_args(&self, socket: &std::path::Path) -> Vec<std::ffi::OsString> {
+        let mut a: Vec<std::ffi::OsString> = vec![
+            "--socket".into(),
+            socket.into(),
+            "--port".into(),
+            self.port.to_string().into(),
+        ];
+        for b in &self.bind {
+            a.push("--bind".into());
+            a.push(b.into());
+        }
+        if let Some(base) = &self.base {
+            a.push("--base".into());
+            a.push(base.into());
+        }
+        for (on, flag) in [
+            (self.no_dns, "--no-dns"),
+            (self.no_macs, "--no-macs"),
+            (self.no_lastseen, "--no-lastseen"),
+            (self.local_only, "--local-only"),
+        ] {
+            if on {
+                a.push(flag.into());
+            }
+        }
+        a
+    }
 }

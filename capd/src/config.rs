@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use common::net::{LocalNet, LocalNets, NetParseError};
 
 use crate::account::Limits;
-use crate::cli::Args;
+use crate::cli::{Args, WebArgs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid -l {arg:?}: {source}")]
     LocalNet { arg: String, source: NetParseError },
-    #[error("no capture source: give -r FILE (live capture comes with -i, not yet built)")]
+    #[error("no capture source: give -i INTERFACE or -r FILE")]
     NoSource,
     #[error("--{name} {value} is out of range (max {max})")]
     OutOfRange {
@@ -24,14 +24,27 @@ pub enum ConfigError {
     TooManyFilters(usize),
 }
 
+/// Where packets come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A capture file ("-" = standard input).
+    File(PathBuf),
+    /// Live interfaces, each with its filter.
+    Live(Vec<(String, Option<String>)>),
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub read: PathBuf,
+    pub source: Source,
+    /// The filter of a capture file.
     pub filter: Option<String>,
     pub local: LocalNets,
     pub limits: Limits,
     pub dump_json: Option<PathBuf>,
     pub verbose: bool,
+    pub promisc: bool,
+    pub snaplen: Option<u32>,
+    pub web: WebArgs,
     /// Adjustments made to the arguments, to be shown as warnings.
     pub notices: Vec<String>,
 }
@@ -85,13 +98,46 @@ impl Config {
             in_range("ports-keep", a.ports_keep, MAX_PORTS)?,
             &mut notices,
         );
-        let read = a.read.ok_or(ConfigError::NoSource)?;
-        if a.filter.len() > 1 {
-            return Err(ConfigError::TooManyFilters(a.filter.len()));
-        }
+        let mut file_filter = None;
+        let source = match (a.read, a.interface.is_empty()) {
+            (Some(path), _) => {
+                if a.filter.len() > 1 {
+                    return Err(ConfigError::TooManyFilters(a.filter.len()));
+                }
+                file_filter = a.filter.into_iter().next();
+                Source::File(path)
+            }
+            (None, false) => {
+                // darkstat's rule: the n-th filter goes to the n-th
+                // interface; a single filter applies to all of them.
+                let filters = a.filter;
+                if filters.len() > a.interface.len() {
+                    notices.push(format!(
+                        "ignoring {} filter(s) beyond the {} interface(s)",
+                        filters.len() - a.interface.len(),
+                        a.interface.len()
+                    ));
+                }
+                let live = a
+                    .interface
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, i)| {
+                        let f = if filters.len() == 1 {
+                            filters.first()
+                        } else {
+                            filters.get(n)
+                        };
+                        (i, f.cloned())
+                    })
+                    .collect();
+                Source::Live(live)
+            }
+            (None, true) => return Err(ConfigError::NoSource),
+        };
         Ok(Config {
-            read,
-            filter: a.filter.into_iter().next(),
+            source,
+            filter: file_filter,
             local,
             limits: Limits {
                 hosts_max: hosts_max as usize,
@@ -102,6 +148,9 @@ impl Config {
             },
             dump_json: a.dump_json,
             verbose: a.verbose,
+            promisc: !a.no_promisc,
+            snaplen: a.snaplen,
+            web: a.web,
             notices,
         })
     }
@@ -143,6 +192,61 @@ mod tests {
             cfg(&["-r", "x", "-f", "tcp", "-e", "udp"]),
             Err(ConfigError::TooManyFilters(2))
         ));
+    }
+
+    #[test]
+    fn filters_go_to_interfaces_in_order_or_one_to_all() {
+        let c = cfg(&["-i", "eth0", "-i", "eth1", "-f", "tcp", "-f", "udp"]).unwrap();
+        assert_eq!(
+            c.source,
+            Source::Live(vec![
+                ("eth0".into(), Some("tcp".into())),
+                ("eth1".into(), Some("udp".into()))
+            ])
+        );
+        let c = cfg(&["-i", "eth0", "-i", "lo", "-e", "port 53"]).unwrap();
+        assert_eq!(
+            c.source,
+            Source::Live(vec![
+                ("eth0".into(), Some("port 53".into())),
+                ("lo".into(), Some("port 53".into()))
+            ])
+        );
+        let c = cfg(&["-i", "eth0", "-f", "tcp", "-f", "udp"]).unwrap();
+        assert_eq!(
+            c.source,
+            Source::Live(vec![("eth0".into(), Some("tcp".into()))])
+        );
+        assert_eq!(c.notices.len(), 1);
+        assert!(Args::try_parse_from(["darkstat-capd", "-i", "eth0", "-r", "f"]).is_err());
+    }
+
+    #[test]
+    fn web_options_pass_through() {
+        let c = cfg(&[
+            "-i", "eth0", "-p", "8080", "-b", "0.0.0.0", "-n", "--base", "/stats/",
+        ])
+        .unwrap();
+        let a: Vec<String> = c
+            .web
+            .to_webd_args(std::path::Path::new("/run/x.sock"))
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect();
+        assert_eq!(
+            a,
+            [
+                "--socket",
+                "/run/x.sock",
+                "--port",
+                "8080",
+                "--bind",
+                "0.0.0.0",
+                "--base",
+                "/stats/",
+                "--no-dns"
+            ]
+        );
     }
 
     #[test]

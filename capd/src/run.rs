@@ -3,12 +3,19 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use common::model::{CaptureCounts, InterfaceStats};
 
 use crate::account::Accounts;
 use crate::capture::file::{CaptureReader, OpenError};
 use crate::capture::filter::{link_type_name, Filter, FilterError};
+use crate::capture::live::{LiveCapture, LiveError};
 use crate::config::Config;
 use crate::decode::{self, LinkType};
 
@@ -148,9 +155,13 @@ pub fn read_capture<R: Read>(
 
 /// `-r FILE`: reads the file; returns the counters and the file's capture
 /// statistics.
-pub fn offline(cfg: &Config, warn: &mut dyn Warn) -> Result<(Accounts, InterfaceStats), RunError> {
+pub fn offline(
+    cfg: &Config,
+    path: &Path,
+    warn: &mut dyn Warn,
+) -> Result<(Accounts, InterfaceStats), RunError> {
     let mut acct = Accounts::new(cfg.limits, cfg.local.clone());
-    let name = cfg.read.display().to_string();
+    let name = path.display().to_string();
     let iface = if name == "-" {
         read_capture(
             io::stdin().lock(),
@@ -160,11 +171,105 @@ pub fn offline(cfg: &Config, warn: &mut dyn Warn) -> Result<(Accounts, Interface
             warn,
         )?
     } else {
-        let f = File::open(&cfg.read).map_err(|e| RunError::Open {
+        let f = File::open(path).map_err(|e| RunError::Open {
             path: name.clone(),
             source: OpenError::Io(e),
         })?;
         read_capture(f, &name, cfg.filter.as_deref(), &mut acct, warn)?
     };
     Ok((acct, iface))
+}
+
+/// Receives the statistics once per tick (the channel to webd).
+pub trait Publish {
+    fn publish(&mut self, acct: &Accounts, interfaces: &[InterfaceStats]);
+}
+
+/// Nothing to publish to (`--dump-json` runs, tests).
+impl Publish for () {
+    fn publish(&mut self, _: &Accounts, _: &[InterfaceStats]) {}
+}
+
+/// How often the statistics are published and the capture counters read.
+pub const TICK: Duration = Duration::from_secs(1);
+/// Packets taken from one interface before the others get their turn.
+const BATCH: usize = 4096;
+
+fn wall_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Captures on every interface until `stop` is set or a capture fails.
+/// Single-threaded: polls the capture descriptors, drains each in batches,
+/// and once a tick reads the kernel counters and publishes.
+pub fn live(
+    captures: &mut [LiveCapture],
+    acct: &mut Accounts,
+    publish: &mut dyn Publish,
+    stop: &AtomicBool,
+    on_tick: &mut dyn FnMut(),
+) -> Result<Vec<InterfaceStats>, LiveError> {
+    acct.set_since(wall_clock());
+    let mut next_tick = Instant::now();
+    let mut ifaces: Vec<InterfaceStats> = Vec::with_capacity(captures.len());
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            ifaces.clear();
+            for c in captures.iter_mut() {
+                ifaces.push(c.stats()?);
+            }
+            acct.set_now(wall_clock());
+            publish.publish(acct, &ifaces);
+            on_tick();
+            next_tick = now + TICK;
+        }
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        let timeout = PollTimeout::from(wait.as_millis().min(1000) as u16);
+        let ready = {
+            // SAFETY: the descriptors belong to `captures`, which outlive
+            // this block; poll only reads them.
+            let fds: Vec<BorrowedFd<'_>> = captures
+                .iter()
+                .map(|c| unsafe { BorrowedFd::borrow_raw(c.fd()) })
+                .collect();
+            let mut pfds: Vec<PollFd<'_>> = fds
+                .iter()
+                .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+                .collect();
+            match poll(&mut pfds, timeout) {
+                Ok(_) => pfds
+                    .iter()
+                    .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+                    .collect::<Vec<bool>>(),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => vec![true; captures.len()],
+            }
+        };
+        for (c, ready) in captures.iter_mut().zip(ready) {
+            if ready {
+                // drain what is there, a batch at a time, without starving
+                // the other interfaces or the tick
+                while c.dispatch(acct, BATCH)? == BATCH && Instant::now() < next_tick {}
+            }
+        }
+    }
+    // What the kernel already captured still counts. With TPACKET_V3 a
+    // partly filled block reaches user space only when its timeout (the
+    // pcap read timeout) retires it, so wait for that first.
+    std::thread::sleep(LiveCapture::READ_TIMEOUT + Duration::from_millis(50));
+    for c in captures.iter_mut() {
+        while c.dispatch(acct, BATCH)? > 0 {}
+    }
+    ifaces.clear();
+    for c in captures.iter_mut() {
+        ifaces.push(c.stats()?);
+    }
+    acct.set_now(wall_clock());
+    Ok(ifaces)
 }

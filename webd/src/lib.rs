@@ -1,10 +1,8 @@
 //! darkstat-webd: the unprivileged web process.
 //!
-//! It will receive `common::model::Snapshot`s from darkstat-capd over a
-//! one-way Unix socket and render the overview, hosts, ports, protocols and
-//! graphs pages, the JSON API and `/metrics`. Until then the crate only
-//! pins the shared model it will serve, so that a change to the document
-//! that breaks webd's side shows up at compile time.
+//! `feed` receives the statistics from darkstat-capd over a one-way Unix
+//! socket; `dns` resolves the names of the hosts shown; the rest renders
+//! pages, the JSON API and `/metrics` from the latest snapshot.
 #![forbid(unsafe_code)]
 
-pub use common::model::Snapshot;
+pub mod feed;

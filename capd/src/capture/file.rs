@@ -550,6 +550,8 @@ impl<R: Read> CaptureReader<R> {
                     secs.saturating_add_signed(ifc.ts_offset)
                 });
                 let from = body_at + data_off;
+                // as libpcap does: at most the interface's snapshot length
+                let caplen = caplen.min(ifc.snaplen);
                 packet = Some(PacketAt {
                     record: Record {
                         iface,

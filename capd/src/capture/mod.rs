@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod filter;
+pub mod live;
 
 /// One captured frame, borrowed from the reader's buffer until the next
 /// call.

@@ -1,0 +1,174 @@
+//! Live capture on a veth pair between two network namespaces made by the
+//! test (root only; CI runs as root). Traffic stays inside the namespaces.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn sh(args: &[&str]) {
+    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
+    assert!(st.success(), "{args:?} failed");
+}
+
+/// Two namespaces joined by a veth pair, removed on drop.
+struct Pair {
+    a: String,
+    b: String,
+}
+
+impl Pair {
+    fn new(tag: &str) -> Pair {
+        let id = std::process::id() % 100_000;
+        let p = Pair {
+            a: format!("dsa{tag}{id}"),
+            b: format!("dsb{tag}{id}"),
+        };
+        sh(&["ip", "netns", "add", &p.a]);
+        sh(&["ip", "netns", "add", &p.b]);
+        sh(&[
+            "ip", "-n", &p.a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns",
+            &p.b,
+        ]);
+        sh(&["ip", "-n", &p.a, "addr", "add", "10.77.0.1/24", "dev", "va"]);
+        sh(&["ip", "-n", &p.b, "addr", "add", "10.77.0.2/24", "dev", "vb"]);
+        sh(&["ip", "-n", &p.a, "link", "set", "va", "up"]);
+        sh(&["ip", "-n", &p.b, "link", "set", "vb", "up"]);
+        p
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.a]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.b]).status();
+    }
+}
+
+/// Sends `n` UDP datagrams of `payload` bytes from namespace `ns`.
+fn send_udp(ns: &str, dst: &str, port: u16, n: usize, payload: usize) {
+    let code = format!(
+        "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range({n}):\n    s.sendto(b'x'*{payload},('{dst}',{port}))\n    time.sleep(0.002)\n"
+    );
+    sh(&["ip", "netns", "exec", ns, "python3", "-c", &code]);
+}
+
+fn promiscuity(ns: &str, dev: &str) -> u64 {
+    let out = Command::new("ip")
+        .args(["-n", ns, "-d", "link", "show", dev])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let at = text
+        .find("promiscuity ")
+        .expect("promiscuity in ip -d link");
+    text[at + 12..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn live_counts_rise_with_traffic_and_promisc_is_on_only_while_running() {
+    if !is_root() {
+        eprintln!("skipped: live capture tests need root (CI runs them as root)");
+        return;
+    }
+    let p = Pair::new("l");
+    let dump = std::env::temp_dir().join(format!("capd-live-{}.json", std::process::id()));
+    assert_eq!(promiscuity(&p.a, "va"), 0);
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &p.a,
+            BIN,
+            "-i",
+            "va",
+            "--no-web",
+            "-f",
+            "udp",
+            "--dump-json",
+        ])
+        .arg(&dump)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // capd is capturing once the interface is promiscuous
+    let t0 = std::time::Instant::now();
+    while promiscuity(&p.a, "va") == 0 && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(promiscuity(&p.a, "va"), 1, "promiscuous while capturing");
+    send_udp(&p.b, "10.77.0.1", 9999, 50, 100);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        promiscuity(&p.a, "va"),
+        0,
+        "promiscuous mode off after exit"
+    );
+    let doc: Value = serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&dump);
+    let host = |ip: &str| {
+        doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["ip"] == ip)
+            .cloned()
+            .unwrap_or_else(|| panic!("no host {ip} in {doc}"))
+    };
+    let b = host("10.77.0.2");
+    assert_eq!(b["packets_out"], 50);
+    assert_eq!(b["bytes_out"], 50 * (20 + 8 + 100));
+    let a = host("10.77.0.1");
+    assert_eq!(a["packets_in"], 50);
+    let udp9999 = a["udp_local"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["port"] == 9999)
+        .unwrap();
+    assert_eq!(udp9999["packets_in"], 50);
+    // the filter kept everything that is not UDP out
+    assert_eq!(doc["totals"]["non_ip"]["packets"], 0);
+    assert!(doc["totals"]["capture"]["received"].as_u64().unwrap() >= 50);
+    // the interface's own address is local: the datagrams are "in" traffic
+    let graphed: u64 = doc["graphs"]["minutes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["packets_in"].as_u64().unwrap())
+        .sum();
+    assert_eq!(graphed, 50);
+    assert_eq!(doc["interfaces"][0]["name"], "va");
+}
+
+#[test]
+fn missing_interface_is_a_clear_error() {
+    let out = Command::new(BIN)
+        .args(["-i", "nosuchif0", "--no-web"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nosuchif0"), "{err}");
+}

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("darkstat-webd: under construction");
+    std::process::exit(2);
+}
