@@ -80,10 +80,12 @@ fn hash(key: u32) -> u64 {
     u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Grows a vector by half, not double: most hosts stay tiny.
+/// Grows a vector by half, not double: most hosts stay tiny. A TCP/UDP
+/// packet gives a new host three entries at once (protocol, local and
+/// remote port), so the first allocation has room for three.
 fn grow<T>(v: &mut Vec<T>) {
     if v.len() == v.capacity() {
-        v.reserve_exact((v.len() / 2).max(1));
+        v.reserve_exact((v.len() / 2).max(3));
     }
 }
 
