@@ -1,0 +1,2 @@
+//! Support for the fuzz targets in `fuzz_targets/`: see `checks`.
+pub mod checks;
