@@ -11,7 +11,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 #   libpcap-dev  capd links libpcap (live capture, BPF filters)
 #   python3      runs the corpus oracle (../shared/corpus/tools/check_corpus.py)
 #   pkg-config   lets the pcap crate find libpcap
-needed=(libpcap-dev python3 pkg-config)
+#   iproute2     network namespaces and veth pairs for the live tests
+#   util-linux   setpriv: start capd unprivileged with only CAP_NET_RAW
+#   systemd      systemd-analyze: verify and score the unit files
+needed=(libpcap-dev python3 pkg-config iproute2 util-linux systemd)
 missing=()
 for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -28,3 +31,7 @@ echo "tests/run.sh: cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "tests/run.sh: cargo test"
 cargo test --workspace --locked
+# the sandbox tests with the test-only hooks (a forbidden system call,
+# re-attaching the socket filter, opening files) compiled in
+echo "tests/run.sh: sandbox tests (feature test-hooks)"
+cargo test --locked -p darkstat-capd --features test-hooks --test sandbox

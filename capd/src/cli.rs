@@ -96,6 +96,22 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(64..=262144))]
     pub snaplen: Option<u32>,
 
+    /// When started as root, the user to become once the capture is open
+    /// (a dedicated system user; never "nobody").
+    #[arg(long, value_name = "USER", default_value = "darkstat-rs")]
+    pub user: String,
+
+    /// chroot() into DIR after opening the capture (paths given to other
+    /// options are opened before).
+    #[arg(long, value_name = "DIR")]
+    pub chroot: Option<PathBuf>,
+
+    /// Test-only: what to do once the sandbox is in place
+    /// (forbidden-syscall, reattach-filter, open=PATH).
+    #[cfg(feature = "test-hooks")]
+    #[arg(long, hide = true, value_name = "HOOK")]
+    pub test_hook: Option<String>,
+
     /// Print warnings and progress details on standard error.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,

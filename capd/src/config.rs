@@ -45,6 +45,10 @@ pub struct Config {
     pub promisc: bool,
     pub snaplen: Option<u32>,
     pub web: WebArgs,
+    pub user: String,
+    pub chroot: Option<PathBuf>,
+    #[cfg(feature = "test-hooks")]
+    pub test_hook: Option<String>,
     /// Adjustments made to the arguments, to be shown as warnings.
     pub notices: Vec<String>,
 }
@@ -151,6 +155,10 @@ impl Config {
             promisc: !a.no_promisc,
             snaplen: a.snaplen,
             web: a.web,
+            user: a.user,
+            chroot: a.chroot,
+            #[cfg(feature = "test-hooks")]
+            test_hook: a.test_hook,
             notices,
         })
     }

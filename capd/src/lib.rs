@@ -13,4 +13,6 @@ pub mod config;
 pub mod decode;
 pub mod dump;
 pub mod launch;
+pub mod notify;
+pub mod privdrop;
 pub mod run;

@@ -172,3 +172,30 @@ fn missing_interface_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nosuchif0"), "{err}");
 }
+
+#[test]
+fn interface_that_disappears_ends_capd_with_an_error() {
+    if !is_root() {
+        eprintln!("skipped: live capture tests need root (CI runs them as root)");
+        return;
+    }
+    let p = Pair::new("g");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &p.a, BIN, "-i", "va", "--no-web"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while promiscuity(&p.a, "va") == 0 && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    sh(&["ip", "-n", &p.a, "link", "del", "va"]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("capture on va failed") && err.contains("disappeared"),
+        "{err}"
+    );
+    assert_eq!(err.matches("disappeared").count(), 1, "said once: {err}");
+}

@@ -6,8 +6,6 @@
 //! (table, number), searched linearly while small and through a hash index
 //! once they grow past [`INDEX_AT`] entries.
 
-use hashbrown::HashTable;
-
 /// Which table an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -56,28 +54,134 @@ fn key_kind(key: u32) -> u8 {
     (key >> 16) as u8
 }
 
-/// Entries past which lookups go through a hash index. The keys are kept
-/// apart from the counters, so a linear search reads only 4 bytes an entry.
-const INDEX_AT: usize = 32;
+/// Entries past which a host's tables move into an open-addressing table.
+/// Below it the keys are kept apart from the counters, so a linear search
+/// reads only 4 bytes an entry.
+const LARGE_AT: usize = 32;
 
-#[derive(Default)]
-struct Index {
-    slots: HashTable<u32>,
-    /// Entries per port table, so that a full table is noticed without a scan.
+/// A slot of the large table: key and counters together, so a lookup
+/// touches one cache line, not an index, a key array and a value array.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    /// `EMPTY`, or the key.
+    key: u32,
+    entry: Entry,
+}
+
+/// Keys are (kind << 16 | number) with kind ≤ 4, so this is never a key.
+const EMPTY: u32 = u32::MAX;
+
+/// Linear probing over a power-of-two array, at most 3/4 full. The keys
+/// of one host are at most 4 × 65536 + 256, chosen by its peers; the
+/// multiplicative hash spreads consecutive ports and probing stays short.
+struct Large {
+    slots: Box<[Slot]>,
+    len: usize,
+    /// Entries per port table, so that a full table is noticed without a
+    /// scan.
     counts: [u32; 4],
 }
 
-#[derive(Default)]
-pub struct Entries {
-    keys: Vec<u32>,
-    vals: Vec<Entry>,
-    index: Option<Box<Index>>,
+#[inline]
+fn slot_of(key: u32, mask: usize) -> usize {
+    // Fibonacci hashing: the high bits of the product are the well-mixed ones.
+    ((u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15)) >> 32) as usize & mask
 }
 
-fn hash(key: u32) -> u64 {
-    // Fibonacci hashing spreads (kind, number) keys; a host has at most
-    // 4 * 65536 + 256 of them.
-    u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+impl Large {
+    fn with_capacity(n: usize) -> Large {
+        let cap = (n * 4 / 3 + 1).next_power_of_two().max(64);
+        Large {
+            slots: vec![
+                Slot {
+                    key: EMPTY,
+                    entry: Entry::default()
+                };
+                cap
+            ]
+            .into_boxed_slice(),
+            len: 0,
+            counts: [0; 4],
+        }
+    }
+
+    #[inline]
+    fn find(&self, key: u32) -> Option<usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(key, mask);
+        loop {
+            let k = self.slots[i].key;
+            if k == key {
+                return Some(i);
+            }
+            if k == EMPTY {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Inserts a key known to be absent; returns its slot.
+    fn insert(&mut self, key: u32, entry: Entry) -> usize {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            let mut bigger = Large::with_capacity(self.slots.len());
+            for s in self.slots.iter().filter(|s| s.key != EMPTY) {
+                bigger.insert(s.key, s.entry);
+            }
+            *self = bigger;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(key, mask);
+        while self.slots[i].key != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = Slot { key, entry };
+        self.len += 1;
+        if let Some(c) = self.counts.get_mut(usize::from(key_kind(key))) {
+            *c += 1;
+        }
+        i
+    }
+}
+
+/// One host's five tables.
+enum Store {
+    Small { keys: Vec<u32>, vals: Vec<Entry> },
+    Large(Box<Large>),
+}
+
+pub struct Entries {
+    store: Store,
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries {
+            store: Store::Small {
+                keys: Vec::new(),
+                vals: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Iterator over a host's entries, whichever way they are stored.
+pub enum EntryIter<'a> {
+    Small(std::iter::Zip<std::slice::Iter<'a, u32>, std::slice::Iter<'a, Entry>>),
+    Large(std::slice::Iter<'a, Slot>),
+}
+
+impl<'a> Iterator for EntryIter<'a> {
+    type Item = (u8, u16, &'a Entry);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            EntryIter::Small(it) => it.next().map(|(&k, v)| (key_kind(k), k as u16, v)),
+            EntryIter::Large(it) => it
+                .find(|s| s.key != EMPTY)
+                .map(|s| (key_kind(s.key), s.key as u16, &s.entry)),
+        }
+    }
 }
 
 /// Grows a vector by half, not double: most hosts stay tiny. A TCP/UDP
@@ -91,32 +195,37 @@ fn grow<T>(v: &mut Vec<T>) {
 
 impl Entries {
     /// (kind, number, counters) of every entry.
-    pub fn iter(&self) -> impl Iterator<Item = (u8, u16, &Entry)> {
-        self.keys
-            .iter()
-            .zip(&self.vals)
-            .map(|(&k, v)| (key_kind(k), k as u16, v))
+    pub fn iter(&self) -> EntryIter<'_> {
+        match &self.store {
+            Store::Small { keys, vals } => EntryIter::Small(keys.iter().zip(vals.iter())),
+            Store::Large(l) => EntryIter::Large(l.slots.iter()),
+        }
     }
 
-    fn find(&self, k: u32) -> Option<usize> {
-        match &self.index {
-            Some(ix) => ix
-                .slots
-                .find(hash(k), |&i| self.keys[i as usize] == k)
-                .map(|&i| i as usize),
-            None => self.keys.iter().position(|&e| e == k),
+    /// Starts loading the line that holds (kind, number), if it is there.
+    #[inline]
+    pub fn prefetch(&self, kind: Kind, number: u16) {
+        match &self.store {
+            Store::Small { keys, vals } => {
+                if let (Some(k), Some(v)) = (keys.first(), vals.first()) {
+                    super::prefetch::line(k);
+                    super::prefetch::line(v);
+                }
+            }
+            Store::Large(l) => {
+                let mask = l.slots.len() - 1;
+                super::prefetch::line(&l.slots[slot_of(key(kind, number), mask)]);
+            }
         }
     }
 
     /// Number of entries in one port table.
     pub fn count(&self, kind: Kind) -> usize {
-        match &self.index {
-            Some(ix) => ix.counts[kind as usize] as usize,
-            None => self
-                .keys
-                .iter()
-                .filter(|&&k| key_kind(k) == kind as u8)
-                .count(),
+        match &self.store {
+            Store::Small { keys, .. } => {
+                keys.iter().filter(|&&k| key_kind(k) == kind as u8).count()
+            }
+            Store::Large(l) => l.counts[kind as usize] as usize,
         }
     }
 
@@ -126,10 +235,17 @@ impl Entries {
     #[inline]
     pub fn get(&mut self, kind: Kind, number: u16, max: usize, keep: usize) -> (&mut Entry, u64) {
         let k = key(kind, number);
-        if let Some(i) = self.find(k) {
-            return (&mut self.vals[i], 0);
+        let found = match &self.store {
+            Store::Small { keys, .. } => keys.iter().position(|&e| e == k),
+            Store::Large(l) => l.find(k),
+        };
+        let Some(i) = found else {
+            return self.insert(k, kind, max, keep);
+        };
+        match &mut self.store {
+            Store::Small { vals, .. } => (&mut vals[i], 0),
+            Store::Large(l) => (&mut l.slots[i].entry, 0),
         }
-        self.insert(k, kind, max, keep)
     }
 
     #[cold]
@@ -138,38 +254,29 @@ impl Entries {
         if kind != Kind::Proto && self.count(kind) >= max {
             evicted = self.evict(kind, keep);
         }
-        grow(&mut self.keys);
-        grow(&mut self.vals);
-        let at = self.keys.len();
-        self.keys.push(k);
-        self.vals.push(Entry::default());
-        match &mut self.index {
-            Some(ix) => {
-                let keys = &self.keys;
-                ix.slots
-                    .insert_unique(hash(k), at as u32, |&i| hash(keys[i as usize]));
-                if kind != Kind::Proto {
-                    ix.counts[kind as usize] += 1;
+        if let Store::Small { keys, vals } = &mut self.store {
+            if keys.len() >= LARGE_AT {
+                let mut l = Large::with_capacity(keys.len() * 2);
+                for (&key, &v) in keys.iter().zip(vals.iter()) {
+                    l.insert(key, v);
                 }
-            }
-            None if self.keys.len() > INDEX_AT => self.build_index(),
-            None => {}
-        }
-        (&mut self.vals[at], evicted)
-    }
-
-    fn build_index(&mut self) {
-        let mut ix = Index::default();
-        let keys = &self.keys;
-        ix.slots.reserve(keys.len(), |&i| hash(keys[i as usize]));
-        for (i, &k) in keys.iter().enumerate() {
-            ix.slots
-                .insert_unique(hash(k), i as u32, |&j| hash(keys[j as usize]));
-            if let Some(c) = ix.counts.get_mut(usize::from(key_kind(k))) {
-                *c += 1;
+                self.store = Store::Large(Box::new(l));
             }
         }
-        self.index = Some(Box::new(ix));
+        match &mut self.store {
+            Store::Small { keys, vals } => {
+                grow(keys);
+                grow(vals);
+                keys.push(k);
+                vals.push(Entry::default());
+                let at = vals.len() - 1;
+                (&mut vals[at], evicted)
+            }
+            Store::Large(l) => {
+                let at = l.insert(k, Entry::default());
+                (&mut l.slots[at].entry, evicted)
+            }
+        }
     }
 
     /// Cuts one port table to its `keep` busiest entries (by total bytes,
@@ -177,13 +284,13 @@ impl Entries {
     /// removed.
     fn evict(&mut self, kind: Kind, keep: usize) -> u64 {
         let mine_kind = kind as u8;
-        let mut mine: Vec<(u32, Entry)> = self
-            .keys
+        let all: Vec<(u32, Entry)> = self
             .iter()
-            .zip(&self.vals)
-            .filter(|(&k, _)| key_kind(k) == mine_kind)
-            .map(|(&k, &v)| (k, v))
+            .map(|(kd, n, e)| ((u32::from(kd) << 16) | u32::from(n), *e))
             .collect();
+        let (mut mine, others): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|(k, _)| key_kind(*k) == mine_kind);
         if mine.len() <= keep {
             return 0;
         }
@@ -198,24 +305,17 @@ impl Entries {
             mine.select_nth_unstable_by(keep - 1, order);
         }
         mine.truncate(keep);
-        let mut w = 0;
-        for r in 0..self.keys.len() {
-            if key_kind(self.keys[r]) != mine_kind {
-                self.keys[w] = self.keys[r];
-                self.vals[w] = self.vals[r];
-                w += 1;
+        let total = others.len() + mine.len();
+        self.store = if total > LARGE_AT {
+            let mut l = Large::with_capacity(total);
+            for (k, v) in others.into_iter().chain(mine) {
+                l.insert(k, v);
             }
-        }
-        self.keys.truncate(w);
-        self.vals.truncate(w);
-        for (k, v) in mine {
-            self.keys.push(k);
-            self.vals.push(v);
-        }
-        self.index = None;
-        if self.keys.len() > INDEX_AT {
-            self.build_index();
-        }
+            Store::Large(Box::new(l))
+        } else {
+            let (keys, vals) = others.into_iter().chain(mine).unzip();
+            Store::Small { keys, vals }
+        };
         removed
     }
 }

@@ -9,6 +9,7 @@
 mod entries;
 mod graphs;
 mod hosts;
+mod prefetch;
 mod snapshot;
 mod view;
 
@@ -20,6 +21,7 @@ pub use entries::Kind;
 pub use graphs::Direction;
 use graphs::Graphs;
 use hosts::HostTable;
+pub use prefetch::LOOKAHEAD;
 pub use view::SnapshotView;
 
 const TCP: u8 = 6;

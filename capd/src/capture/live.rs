@@ -27,6 +27,11 @@ pub enum LiveError {
         filter: String,
         source: pcap::Error,
     },
+    #[error("cannot lock the socket filter on {iface}: {source}")]
+    Lock {
+        iface: String,
+        source: std::io::Error,
+    },
     #[error("capture on {iface} failed: {source}")]
     Read { iface: String, source: pcap::Error },
 }
@@ -109,6 +114,10 @@ impl LiveCapture {
                 source,
             })?;
         }
+        lock_filter(cap.as_raw_fd()).map_err(|source| LiveError::Lock {
+            iface: iface.to_owned(),
+            source,
+        })?;
         Ok(LiveCapture {
             name: iface.to_owned(),
             cap,
@@ -122,6 +131,7 @@ impl LiveCapture {
         &self.name
     }
 
+    /// The capture socket (for poll, and for the sandbox tests).
     pub fn fd(&self) -> RawFd {
         self.cap.as_raw_fd()
     }
@@ -161,6 +171,28 @@ impl LiveCapture {
                 if_dropped,
             },
         })
+    }
+}
+
+/// SO_LOCK_FILTER: from now on the socket filter (the -f expression, or
+/// none) cannot be replaced or removed, even by a compromised capd.
+fn lock_filter(fd: RawFd) -> std::io::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: `fd` is the capture's open socket; `one` lives across the
+    // call and the length passed is its exact size.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LOCK_FILTER,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 
