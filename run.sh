@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: installs libpcap if needed, builds the release
-# binaries and runs darkstat-capd with the given arguments, e.g.
-#   ./run.sh -r capture.pcapng -l 192.168.1.0/24 --dump-json -
+# binaries, creates the two system users when run as root, and starts
+# darkstat-capd (which starts darkstat-webd) with the given arguments:
+#   sudo ./run.sh -i eth0 -l 192.168.1.0/24      # dashboard on 127.0.0.1:667
+#   ./run.sh -r capture.pcapng --dump-json -     # analyze a file
 set -euo pipefail
 cd "$(dirname "$0")"
 SUDO=""
@@ -13,5 +15,12 @@ for p in libpcap-dev pkg-config; do
         break
     fi
 done
-cargo build --release --locked --quiet -p darkstat-capd
+cargo build --release --locked --quiet -p darkstat-capd -p darkstat-webd
+if [ "$(id -u)" -eq 0 ]; then
+    # the dedicated users capd and webd drop to (systemd/darkstat-rs.sysusers.conf)
+    for u in darkstat-rs darkstat-rs-web; do
+        id "$u" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
+    done
+    id -nG darkstat-rs-web | grep -qw darkstat-rs || usermod -a -G darkstat-rs darkstat-rs-web
+fi
 exec target/release/darkstat-capd "$@"

@@ -20,7 +20,7 @@
 #   --wait-idle  on a shared machine: before timing each capture, wait (at most
 #                10 min) until nothing else has been runnable for 5 s in a row
 #
-# Environment: GEN_PCAP (default /work/shared/bench/gen_pcap.py), DARKSTAT
+# Environment: GEN_PCAP (default ../shared/bench/gen_pcap.py beside the checkout), DARKSTAT
 # (default /usr/sbin/darkstat), CAPD (default $CARGO_TARGET_DIR or target/,
 # then release/darkstat-capd).
 #
@@ -34,7 +34,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 OUT=bench/out
-GEN=${GEN_PCAP:-/work/shared/bench/gen_pcap.py}
+GEN=${GEN_PCAP:-$ROOT/../shared/bench/gen_pcap.py}
 DARKSTAT=${DARKSTAT:-/usr/sbin/darkstat}
 CAPD=${CAPD:-${CARGO_TARGET_DIR:-$ROOT/target}/release/darkstat-capd}
 FLOOR=$OUT/floor

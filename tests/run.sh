@@ -12,9 +12,14 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 #   python3      runs the corpus oracle (../shared/corpus/tools/check_corpus.py)
 #   pkg-config   lets the pcap crate find libpcap
 #   iproute2     network namespaces and veth pairs for the live tests
-#   util-linux   setpriv: start capd unprivileged with only CAP_NET_RAW
-#   systemd      systemd-analyze: verify and score the unit files
-needed=(libpcap-dev python3 pkg-config iproute2 util-linux systemd)
+#   util-linux   setpriv: start capd unprivileged with only CAP_NET_RAW;
+#                unshare/nsenter: a throwaway systemd for webd's unit test
+#   systemd      systemd-analyze: verify and score the unit files;
+#                systemd-socket-activate and systemd itself for webd's tests
+#   tcpreplay    replays corpus captures into a veth (live == offline)
+#   chromium     the browser test of the pages (webd/tests/browser.sh)
+#   curl         the browser test waits for its servers with it
+needed=(libpcap-dev python3 pkg-config iproute2 util-linux systemd tcpreplay chromium curl)
 missing=()
 for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -35,3 +40,8 @@ cargo test --workspace --locked
 # re-attaching the socket filter, opening files) compiled in
 echo "tests/run.sh: sandbox tests (feature test-hooks)"
 cargo test --locked -p darkstat-capd --features test-hooks --test sandbox
+cargo test --locked -p darkstat-webd --features test-hooks --test sandbox
+echo "tests/run.sh: browser test (headless chromium)"
+webd/tests/browser.sh target/browser-artifacts
+echo "tests/run.sh: hostile PTR names from a fake DNS server in a namespace"
+tests/dns_hostile_ptr.sh

@@ -87,6 +87,16 @@ pub struct Args {
     #[arg(long, value_name = "PORT", default_value_t = 65535)]
     pub highest_port: u16,
 
+    /// Append one line per day of traffic across the local boundary to
+    /// FILE (darkstat's daylog format; UTC days).
+    #[arg(long, value_name = "FILE")]
+    pub daylog: Option<PathBuf>,
+
+    /// Wait up to SECS seconds for an interface that does not exist or is
+    /// not up yet (0: forever).
+    #[arg(long, value_name = "SECS")]
+    pub wait: Option<u64>,
+
     /// Do not put the interfaces into promiscuous mode.
     #[arg(short = 'P', long = "no-promisc")]
     pub no_promisc: bool,
@@ -95,6 +105,57 @@ pub struct Args {
     /// header with 256 bytes of extension headers, TCP flags]
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(64..=262144))]
     pub snaplen: Option<u32>,
+
+    /// State directory: the state file (darkstat-rs.state) lives here and
+    /// is the only place capd may write after start-up.
+    #[arg(
+        short = 'd',
+        long = "state-dir",
+        value_name = "DIR",
+        default_value = "/var/lib/darkstat-rs"
+    )]
+    pub state_dir: PathBuf,
+
+    /// Seconds between checkpoints of the state file; 0 saves only on
+    /// SIGTERM/SIGINT, SIGUSR1 and SIGUSR2.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub checkpoint: u64,
+
+    /// Do not read or write the state file.
+    #[arg(long)]
+    pub no_state: bool,
+
+    /// Load statistics from FILE at start: a darkstat-rs state file or a
+    /// darkstat 3 export (--export of darkstat), recognised by its magic.
+    #[arg(long, value_name = "FILE")]
+    pub import: Option<PathBuf>,
+
+    /// Also write the state file to FILE on every save (darkstat's option;
+    /// the format is darkstat-rs's own).
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+
+    /// The web process's user: it alone (and root) may read the statistics
+    /// socket.
+    #[arg(long, value_name = "USER", default_value = "darkstat-rs-web")]
+    pub web_user: String,
+
+    /// Write capd's process id to FILE (refused while that process lives;
+    /// a stale file is replaced; removed on a clean exit).
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+
+    /// Log to syslog (facility daemon) instead of standard error.
+    #[arg(long)]
+    pub syslog: bool,
+
+    /// Detach from the terminal and run in the background.
+    #[arg(long, conflicts_with = "no_daemon")]
+    pub detach: bool,
+
+    /// Stay in the foreground (the default; darkstat 3's spelling).
+    #[arg(long)]
+    pub no_daemon: bool,
 
     /// When started as root, the user to become once the capture is open
     /// (a dedicated system user; never "nobody").
@@ -165,9 +226,17 @@ pub struct WebArgs {
 }
 
 impl WebArgs {
-    /// The command-line arguments that carry these options to webd.
-    pub fn to_webd_args(&self, socket: &std::path::Path) -> Vec<std::ffi::OsString> {
+    /// The command-line arguments that carry these options to webd, which
+    /// drops to `web_user` and exits with its parent capd.
+    pub fn to_webd_args(
+        &self,
+        socket: &std::path::Path,
+        web_user: &str,
+    ) -> Vec<std::ffi::OsString> {
         let mut a: Vec<std::ffi::OsString> = vec![
+            "--exit-with-parent".into(),
+            "--user".into(),
+            web_user.into(),
             "--socket".into(),
             socket.into(),
             "--port".into(),

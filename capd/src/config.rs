@@ -47,6 +47,17 @@ pub struct Config {
     pub web: WebArgs,
     pub user: String,
     pub chroot: Option<PathBuf>,
+    /// The state file, unless --no-state.
+    pub state_file: Option<PathBuf>,
+    pub checkpoint: u64,
+    pub import: Option<PathBuf>,
+    pub export: Option<PathBuf>,
+    pub web_user: String,
+    pub pidfile: Option<PathBuf>,
+    pub syslog: bool,
+    pub detach: bool,
+    pub daylog: Option<PathBuf>,
+    pub wait: Option<u64>,
     #[cfg(feature = "test-hooks")]
     pub test_hook: Option<String>,
     /// Adjustments made to the arguments, to be shown as warnings.
@@ -157,6 +168,16 @@ impl Config {
             web: a.web,
             user: a.user,
             chroot: a.chroot,
+            state_file: (!a.no_state).then(|| a.state_dir.join(crate::persist::state::FILE_NAME)),
+            checkpoint: a.checkpoint,
+            import: a.import,
+            export: a.export,
+            web_user: a.web_user,
+            pidfile: a.pidfile,
+            syslog: a.syslog,
+            detach: a.detach,
+            daylog: a.daylog,
+            wait: a.wait,
             #[cfg(feature = "test-hooks")]
             test_hook: a.test_hook,
             notices,
@@ -237,13 +258,16 @@ mod tests {
         .unwrap();
         let a: Vec<String> = c
             .web
-            .to_webd_args(std::path::Path::new("/run/x.sock"))
+            .to_webd_args(std::path::Path::new("/run/x.sock"), "webuser")
             .into_iter()
             .map(|s| s.into_string().unwrap())
             .collect();
         assert_eq!(
             a,
             [
+                "--exit-with-parent",
+                "--user",
+                "webuser",
                 "--socket",
                 "/run/x.sock",
                 "--port",

@@ -1,6 +1,6 @@
 //! launch: the one-command mode. capd starts darkstat-webd (the binary next
 //! to its own executable) as a separate process, passes the web options
-//! through, restarts it if it dies, and stops it on exit. The systemd units
+//! through, reports if it dies, and stops it on exit. The systemd units
 //! use `--no-web` and run webd as its own service instead.
 
 use std::ffi::OsString;
@@ -81,10 +81,7 @@ pub struct WebChild {
     path: PathBuf,
     args: Vec<OsString>,
     child: Option<Child>,
-    restart_at: Option<Instant>,
 }
-
-const RESTART_DELAY: Duration = Duration::from_secs(2);
 
 impl WebChild {
     pub fn start(path: PathBuf, args: Vec<OsString>) -> Result<Self, LaunchError> {
@@ -92,7 +89,6 @@ impl WebChild {
             path,
             args,
             child: None,
-            restart_at: None,
         };
         w.child = Some(w.spawn()?);
         Ok(w)
@@ -108,41 +104,28 @@ impl WebChild {
             })
     }
 
-    /// Called once a tick: notices a dead webd and starts a new one after a
-    /// delay (so a webd that cannot start does not spin). Returns a message
-    /// for the log when something happened.
+    /// Called once a tick: notices a webd that exited and says so once.
+    /// capd does not start a new one: after its privilege drop it can no
+    /// longer execute programs (seccomp, Landlock); the systemd units
+    /// restart each process on its own.
     pub fn check(&mut self) -> Option<String> {
-        if let Some(c) = self.child.as_mut() {
-            match c.try_wait() {
-                Ok(None) => return None,
-                Ok(Some(status)) => {
-                    self.child = None;
-                    self.restart_at = Some(Instant::now() + RESTART_DELAY);
-                    return Some(format!(
-                        "darkstat-webd exited ({status}); restarting it in {} s",
-                        RESTART_DELAY.as_secs()
-                    ));
-                }
-                Err(e) => return Some(format!("cannot check on darkstat-webd: {e}")),
+        let c = self.child.as_mut()?;
+        match c.try_wait() {
+            Ok(None) => None,
+            Ok(Some(status)) => {
+                self.child = None;
+                Some(format!(
+                    "darkstat-webd exited ({status}); the dashboard is down until it is started again (darkstat-webd --socket ...) or capd is restarted"
+                ))
             }
+            Err(e) => Some(format!("cannot check on darkstat-webd: {e}")),
         }
-        if self.restart_at.is_some_and(|t| Instant::now() >= t) {
-            self.restart_at = None;
-            match self.spawn() {
-                Ok(c) => {
-                    self.child = Some(c);
-                    return Some("darkstat-webd restarted".into());
-                }
-                Err(e) => {
-                    self.restart_at = Some(Instant::now() + RESTART_DELAY);
-                    return Some(e.to_string());
-                }
-            }
-        }
-        None
     }
 
-    /// Asks webd to stop (SIGTERM), then kills it if it has not after 3 s.
+    /// Asks webd to stop (SIGTERM) and waits up to 3 s. A webd that has
+    /// dropped to another user cannot be signalled by an unprivileged capd:
+    /// it ends by itself when capd exits (it is started with
+    /// --exit-with-parent), so this never waits longer.
     pub fn stop(mut self) {
         let Some(mut c) = self.child.take() else {
             return;
@@ -158,6 +141,6 @@ impl WebChild {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = c.kill();
-        let _ = c.wait();
+        let _ = c.try_wait();
     }
 }

@@ -238,22 +238,13 @@ pub fn offline(
     Ok((acct, iface))
 }
 
-/// Receives the statistics once per tick (the channel to webd).
-pub trait Publish {
-    fn publish(&mut self, acct: &Accounts, interfaces: &[InterfaceStats]);
-}
-
-/// Nothing to publish to (`--dump-json` runs, tests).
-impl Publish for () {
-    fn publish(&mut self, _: &Accounts, _: &[InterfaceStats]) {}
-}
-
 /// How often the statistics are published and the capture counters read.
 pub const TICK: Duration = Duration::from_secs(1);
 /// Packets taken from one interface before the others get their turn.
 const BATCH: usize = 4096;
 
-fn wall_clock() -> u64 {
+/// Unix seconds now.
+pub fn wall_clock() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -261,13 +252,13 @@ fn wall_clock() -> u64 {
 
 /// Captures on every interface until `stop` is set or a capture fails.
 /// Single-threaded: polls the capture descriptors, drains each in batches,
-/// and once a tick reads the kernel counters and publishes.
+/// and once a tick reads the kernel counters and hands the counters to
+/// `on_tick` (publishing, checkpoints, signals, the watchdog).
 pub fn live(
     captures: &mut [LiveCapture],
     acct: &mut Accounts,
-    publish: &mut dyn Publish,
     stop: &AtomicBool,
-    on_tick: &mut dyn FnMut(),
+    on_tick: &mut dyn FnMut(&mut Accounts, &[InterfaceStats]),
 ) -> Result<Vec<InterfaceStats>, LiveError> {
     acct.set_since(wall_clock());
     let mut next_tick = Instant::now();
@@ -283,8 +274,7 @@ pub fn live(
                 ifaces.push(c.stats()?);
             }
             acct.set_now(wall_clock());
-            publish.publish(acct, &ifaces);
-            on_tick();
+            on_tick(acct, &ifaces);
             next_tick = now + TICK;
         }
         let wait = next_tick.saturating_duration_since(Instant::now());

@@ -200,7 +200,14 @@ impl Serialize for LocalNet {
         if s.is_human_readable() {
             s.collect_str(self)
         } else {
-            (self.v4, key_ip(self.net), self.prefix).serialize(s)
+            // the same address Display shows: an IPv4-mapped IPv6 network
+            // (prefix up to 128) must stay IPv6 to round-trip
+            let ip = if self.v4 {
+                key_ip(self.net)
+            } else {
+                IpAddr::V6(Ipv6Addr::from(self.net))
+            };
+            (self.v4, ip, self.prefix).serialize(s)
         }
     }
 }
@@ -304,6 +311,22 @@ mod tests {
         assert_eq!(key_ip(ip_key(mapped)), v4);
         let v6: IpAddr = "2001:db8::1".parse().unwrap();
         assert_eq!(key_ip(ip_key(v6)), v6);
+    }
+
+    #[test]
+    fn mapped_networks_survive_a_binary_round_trip() {
+        for text in [
+            "::ffff:10.0.0.0/104",
+            "10.0.0.0/8",
+            "2001:db8::/32",
+            "0.0.0.0/0",
+        ] {
+            let n: LocalNet = text.parse().unwrap();
+            let bytes = bincode::serde::encode_to_vec(n, bincode::config::standard()).unwrap();
+            let (back, _): (LocalNet, usize) =
+                bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+            assert_eq!(back, n, "{text}");
+        }
     }
 
     #[test]

@@ -114,6 +114,27 @@ impl Graphs {
         }
     }
 
+    /// Puts saved bars back into their slots (bars older than a slot's
+    /// current period are ignored, as a late packet would be).
+    pub fn restore(&mut self, doc: &GraphsDoc) {
+        for (series, bars) in self.series.iter_mut().zip(doc.series()) {
+            for b in bars {
+                let period = b.t / series.seconds_per_bar;
+                let n = series.slots.len() as u64;
+                let slot = &mut series.slots[(period % n) as usize];
+                if slot.period <= period {
+                    *slot = Slot {
+                        period,
+                        bytes_in: b.bytes_in,
+                        bytes_out: b.bytes_out,
+                        packets_in: b.packets_in,
+                        packets_out: b.packets_out,
+                    };
+                }
+            }
+        }
+    }
+
     pub fn snapshot(&self, now: u64) -> GraphsDoc {
         let [s, m, h, d] = &self.series;
         GraphsDoc {

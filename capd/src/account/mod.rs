@@ -6,10 +6,12 @@
 //! deterministic. Bounded tables evict hosts and ports; totals, the global
 //! tables and the graphs never change because of an eviction.
 
+mod delta;
 mod entries;
 mod graphs;
 mod hosts;
 mod prefetch;
+mod restore;
 mod snapshot;
 mod view;
 
@@ -17,6 +19,7 @@ use common::model::{Counter, MalformedReasons};
 use common::net::LocalNets;
 
 use crate::decode::{Decoded, MalformedReason, PacketSummary};
+pub use delta::{ChangeTracker, Changes};
 pub use entries::Kind;
 pub use graphs::Direction;
 use graphs::Graphs;
@@ -80,6 +83,9 @@ pub struct Accounts {
     udp_ports: Box<[PortCounters]>,
     protocols: Box<[ProtoCounters; 256]>,
     graphs: Graphs,
+    /// Bytes in, bytes out, packets in, packets out across the local
+    /// boundary since the start (or the last reset), for --daylog.
+    boundary: [u64; 4],
 }
 
 impl Accounts {
@@ -99,6 +105,7 @@ impl Accounts {
             udp_ports: vec![PortCounters::default(); 65536].into_boxed_slice(),
             protocols: Box::new([ProtoCounters::default(); 256]),
             graphs: Graphs::default(),
+            boundary: [0; 4],
         }
     }
 
@@ -106,9 +113,22 @@ impl Accounts {
         &self.local
     }
 
-    /// Sets the start of measurement (live capture: the wall clock at start).
+    /// Sets the start of measurement (live capture: the wall clock at
+    /// start) unless a restored state already has one.
     pub fn set_since(&mut self, t: u64) {
-        self.since = Some(t);
+        self.since.get_or_insert(t);
+    }
+
+    /// Traffic across the local boundary so far: bytes in, bytes out,
+    /// packets in, packets out.
+    pub fn boundary_totals(&self) -> [u64; 4] {
+        self.boundary
+    }
+
+    /// The limits and local networks this table was made with (a reset
+    /// makes a new, empty one with the same).
+    pub fn empty_like(&self) -> Accounts {
+        Accounts::new(self.limits, self.local.clone())
     }
 
     /// Advances "now" without a packet (live capture: the clock ticks even
@@ -163,8 +183,16 @@ impl Accounts {
         proto.bytes[dir] += len;
         proto.packets[dir] += 1;
         match dir {
-            IN => self.graphs.add(ts, Direction::In, len),
-            OUT => self.graphs.add(ts, Direction::Out, len),
+            IN => {
+                self.graphs.add(ts, Direction::In, len);
+                self.boundary[0] += len;
+                self.boundary[2] += 1;
+            }
+            OUT => {
+                self.graphs.add(ts, Direction::Out, len);
+                self.boundary[1] += len;
+                self.boundary[3] += 1;
+            }
             _ => {}
         }
 

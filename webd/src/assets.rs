@@ -1,0 +1,117 @@
+//! assets: the embedded static files (stylesheet, icon) with validators
+//! for conditional GET: a strong hash of the content as ETag and the
+//! server's start as Last-Modified. Links carry `?v=<hash>` so browsers
+//! may cache for a day and still see a new version at once.
+
+use std::time::SystemTime;
+
+use actix_web::http::header::{self, HttpDate};
+use actix_web::{HttpRequest, HttpResponse};
+
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+    pub etag: String,
+}
+
+pub struct Assets {
+    pub items: Vec<Asset>,
+    /// Short hash over all assets, for `?v=` in links.
+    pub version: String,
+    pub last_modified: HttpDate,
+}
+
+/// FNV-1a, 64 bit: stable across builds and platforms, which a cache
+/// validator needs (std's hasher makes no such promise).
+fn fnv1a(data: &[u8], mut h: u64) -> u64 {
+    for b in data {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+impl Assets {
+    pub fn new(started: SystemTime) -> Self {
+        let files: [(&str, &str, &[u8]); 2] = [
+            (
+                "style.css",
+                "text/css; charset=utf-8",
+                include_bytes!("../static/style.css"),
+            ),
+            (
+                "favicon.svg",
+                "image/svg+xml",
+                include_bytes!("../static/favicon.svg"),
+            ),
+        ];
+        let mut all = FNV_OFFSET;
+        let items = files
+            .into_iter()
+            .map(|(name, content_type, body)| {
+                let h = fnv1a(body, FNV_OFFSET);
+                all = fnv1a(&h.to_le_bytes(), all);
+                Asset {
+                    name,
+                    content_type,
+                    body,
+                    etag: format!("\"{h:016x}\""),
+                }
+            })
+            .collect();
+        Assets {
+            items,
+            version: format!("{all:016x}")[..10].to_string(),
+            // HTTP dates have whole seconds; a validator with a fraction
+            // would never compare equal to what the client sends back.
+            last_modified: HttpDate::from(
+                std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(
+                        started
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs()),
+                    ),
+            ),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Asset> {
+        self.items.iter().find(|a| a.name == name)
+    }
+
+    /// 200 with the asset, or 304 when the client's copy is current.
+    pub fn respond(&self, a: &Asset, req: &HttpRequest) -> HttpResponse {
+        let headers = req.headers();
+        let not_modified = if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
+            // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2);
+            // weak comparison, as for any GET.
+            inm.to_str().is_ok_and(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .any(|t| t == "*" || t.trim_start_matches("W/") == a.etag)
+            })
+        } else if let Some(ims) = headers.get(header::IF_MODIFIED_SINCE) {
+            ims.to_str()
+                .ok()
+                .and_then(|v| v.parse::<HttpDate>().ok())
+                .is_some_and(|d| SystemTime::from(d) >= SystemTime::from(self.last_modified))
+        } else {
+            false
+        };
+        let mut b = if not_modified {
+            HttpResponse::NotModified()
+        } else {
+            HttpResponse::Ok()
+        };
+        b.insert_header((header::ETAG, a.etag.clone()))
+            .insert_header((header::LAST_MODIFIED, self.last_modified.to_string()))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"));
+        if not_modified {
+            b.finish()
+        } else {
+            b.content_type(a.content_type).body(a.body)
+        }
+    }
+}

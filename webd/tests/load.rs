@@ -1,0 +1,98 @@
+//! The real HTTP server on loopback under idle connections and slowly
+//! dribbled request heads (slowloris): it keeps answering normal requests
+//! quickly and closes the connections that never finish a request.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use webd::config::Config;
+use webd::server;
+use webd::state::AppState;
+
+use support::{connected, fixture};
+
+/// One GET on a fresh connection; returns the status line and the time.
+fn get(addr: SocketAddr, path: &str) -> (String, Duration) {
+    let t = Instant::now();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    (text.lines().next().unwrap_or("").to_string(), t.elapsed())
+}
+
+#[actix_web::test]
+async fn idle_and_slow_clients_do_not_block_others() {
+    let (tx, rx) =
+        tokio::sync::watch::channel(std::sync::Arc::new(connected(fixture("dhcp_flood"))));
+    let state = web::Data::new(AppState::new(Config::default(), rx).unwrap());
+    let listener = server::open_listener("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let srv = server::build(state, vec![listener]).unwrap();
+    let handle = srv.handle();
+    actix_web::rt::spawn(srv);
+
+    let result = actix_web::rt::task::spawn_blocking(move || {
+        let idle: Vec<TcpStream> = (0..1000)
+            .map(|_| TcpStream::connect(addr).unwrap())
+            .collect();
+        let mut slow: Vec<TcpStream> = (0..100)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                    .unwrap();
+                s
+            })
+            .collect();
+        let start = Instant::now();
+        let mut worst = Duration::ZERO;
+        // Longer than the server's 5 s allowance for a request head.
+        while start.elapsed() < Duration::from_secs(7) {
+            for s in &mut slow {
+                let _ = s.write_all(b"a");
+            }
+            let (status, took) = get(addr, "/hosts/");
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+            worst = worst.max(took);
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        // The dribblers were cut off: reading gives EOF or an error.
+        let mut closed = 0;
+        for s in &mut slow {
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut b = [0u8; 512];
+            let mut ended = false;
+            for _ in 0..4 {
+                match s.read(&mut b) {
+                    Ok(0) | Err(_) => {
+                        ended = true;
+                        break;
+                    }
+                    Ok(_) => continue,
+                }
+            }
+            if ended {
+                closed += 1;
+            }
+        }
+        drop(idle);
+        (worst, closed)
+    })
+    .await
+    .unwrap();
+    handle.stop(false).await;
+    drop(tx);
+    let (worst, closed) = result;
+    assert!(worst < Duration::from_secs(2), "slowest answer {worst:?}");
+    assert_eq!(closed, 100, "slow clients still connected");
+}
