@@ -8,6 +8,19 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
+/// Options that keep a test's capd apart from every other capd: no state
+/// file, and a socket of its own (tests run in parallel).
+fn isolated() -> Vec<String> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let sock = std::env::temp_dir().join(format!("capd-test-{}-{n}.sock", std::process::id()));
+    vec![
+        "--no-state".into(),
+        "--socket".into(),
+        sock.display().to_string(),
+    ]
+}
+
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -99,6 +112,7 @@ fn live_counts_rise_with_traffic_and_promisc_is_on_only_while_running() {
             "--dump-json",
         ])
         .arg(&dump)
+        .args(isolated())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -107,7 +121,18 @@ fn live_counts_rise_with_traffic_and_promisc_is_on_only_while_running() {
     while promiscuity(&p.a, "va") == 0 && t0.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(promiscuity(&p.a, "va"), 1, "promiscuous while capturing");
+    if promiscuity(&p.a, "va") != 1 {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "capd never captured ({:?}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     send_udp(&p.b, "10.77.0.1", 9999, 50, 100);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -182,6 +207,7 @@ fn interface_that_disappears_ends_capd_with_an_error() {
     let p = Pair::new("g");
     let child = Command::new("ip")
         .args(["netns", "exec", &p.a, BIN, "-i", "va", "--no-web"])
+        .args(isolated())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

@@ -12,6 +12,19 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
+/// Options that keep a test's capd apart from every other capd: no state
+/// file, and a socket of its own (tests run in parallel).
+fn isolated() -> Vec<String> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let sock = std::env::temp_dir().join(format!("capd-test-{}-{n}.sock", std::process::id()));
+    vec![
+        "--no-state".into(),
+        "--socket".into(),
+        sock.display().to_string(),
+    ]
+}
+
 /// Ethernet captures whose every frame was captured whole and fits the
 /// veth MTU, so a replay puts exactly the recorded frames on the wire.
 const FILES: [&str; 6] = [
@@ -158,16 +171,8 @@ fn replayed_captures_count_as_read_captures() {
 
         let dump = dir.join(format!("{name}.json"));
         let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &a,
-                BIN,
-                "-i",
-                "va",
-                "--no-web",
-                "--no-state",
-            ])
+            .args(["netns", "exec", &a, BIN, "-i", "va", "--no-web"])
+            .args(isolated())
             .args([
                 "--hosts-max",
                 "100000",
