@@ -1,25 +1,16 @@
 //! Live capture on a veth pair between two network namespaces made by the
 //! test (root only; CI runs as root). Traffic stays inside the namespaces.
 
+mod support;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
+use support::isolated;
 
-/// Options that keep a test's capd apart from every other capd: no state
-/// file, and a socket of its own (tests run in parallel).
-fn isolated() -> Vec<String> {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sock = std::env::temp_dir().join(format!("capd-test-{}-{n}.sock", std::process::id()));
-    vec![
-        "--no-state".into(),
-        "--socket".into(),
-        sock.display().to_string(),
-    ]
-}
+const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

@@ -4,26 +4,17 @@
 //! inside two namespaces the test makes; skipped where tcpreplay is
 //! missing (tests/run.sh installs it).
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
+use support::isolated;
 
-/// Options that keep a test's capd apart from every other capd: no state
-/// file, and a socket of its own (tests run in parallel).
-fn isolated() -> Vec<String> {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sock = std::env::temp_dir().join(format!("capd-test-{}-{n}.sock", std::process::id()));
-    vec![
-        "--no-state".into(),
-        "--socket".into(),
-        sock.display().to_string(),
-    ]
-}
+const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
 /// Ethernet captures whose every frame was captured whole and fits the
 /// veth MTU, so a replay puts exactly the recorded frames on the wire.

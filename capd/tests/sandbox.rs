@@ -4,25 +4,16 @@
 //! that a forbidden system call kills, the socket filter cannot be
 //! replaced and files outside the allowed directories cannot be opened.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::isolated;
+
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 const USER: &str = "darkstat-rs";
-
-/// Options that keep a test's capd apart from every other capd: no state
-/// file, and a socket of its own (tests run in parallel).
-fn isolated() -> Vec<String> {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let sock = std::env::temp_dir().join(format!("capd-test-{}-{n}.sock", std::process::id()));
-    vec![
-        "--no-state".into(),
-        "--socket".into(),
-        sock.display().to_string(),
-    ]
-}
 
 fn root() -> bool {
     if nix::unistd::geteuid().is_root() {
