@@ -103,10 +103,17 @@ impl Hostnames {
     /// The name if already known, without starting a lookup: filters, the
     /// API and metrics run over every host and must not ask DNS about
     /// hosts nobody displayed.
-    // TODO(dns): also read the resolver's cache here once it offers a
-    // lookup that does not enqueue (e.g. `Resolver::peek`).
+    /// A name from the snapshot wins; otherwise the resolver's cache is
+    /// read (`Resolver::cached` never queues a lookup). Invalid PTR names
+    /// are not names and stay out of the API.
     pub fn known<'a>(&self, host: &'a HostStats) -> Option<Cow<'a, str>> {
-        host.hostname.as_deref().map(Cow::Borrowed)
+        if let Some(n) = &host.hostname {
+            return Some(Cow::Borrowed(n.as_str()));
+        }
+        match self.resolver.cached(host.ip) {
+            NameState::Name(n) => Some(Cow::Owned(n.to_string())),
+            _ => None,
+        }
     }
 }
 

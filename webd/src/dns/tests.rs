@@ -470,3 +470,41 @@ fn resolver_can_be_shared_across_worker_threads() {
     shareable::<Resolver>();
     shareable::<NameState>();
 }
+
+/// The API's `known()` reads names the pages already resolved and never
+/// asks DNS itself; an invalid PTR never becomes a name there.
+#[tokio::test]
+async fn known_names_come_from_the_cache_without_lookups() {
+    let srv = FakeServer::start().await;
+    let (good, bad, unseen) = (v4(101), v4(102), v4(103));
+    srv.set(good, ptr(&[b"api-host", b"example"], 3600));
+    srv.set(bad, ptr(&[b"<b>x</b>", b"evil"], 3600));
+    srv.set(unseen, ptr(&[b"never", b"example"], 3600));
+    let (r, _clock, _logs) = start(config(srv.addr));
+    let names = crate::hostname::Hostnames::with_resolver(r.clone());
+    let host = |ip: IpAddr| common::model::HostStats {
+        ip,
+        mac: None,
+        hostname: None,
+        bytes_in: 0,
+        bytes_out: 0,
+        packets_in: 0,
+        packets_out: 0,
+        last_seen: None,
+        tcp_local: vec![],
+        tcp_remote: vec![],
+        udp_local: vec![],
+        udp_remote: vec![],
+        protocols: vec![],
+    };
+    assert_eq!(settle(&r, good).await, named("api-host.example"));
+    assert_eq!(settle(&r, bad).await, NameState::Invalid);
+    assert_eq!(
+        names.known(&host(good)).as_deref(),
+        Some("api-host.example")
+    );
+    assert_eq!(names.known(&host(bad)), None);
+    assert_eq!(names.known(&host(unseen)), None);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(srv.queries(unseen), 0, "known() must not start a lookup");
+}
