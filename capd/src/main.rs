@@ -122,7 +122,7 @@ fn run() -> anyhow::Result<()> {
             load_state(&cfg, &mut acct, import_file);
             let mut publisher = publisher
                 .start_with(PublishOptions {
-                    checkpoint: cfg.state_file.clone(),
+                    checkpoint: checkpoint_file(&cfg),
                     log: Box::new(log::warn),
                     ..PublishOptions::default()
                 })
@@ -259,6 +259,12 @@ fn serve_file(cfg: &Config, path: &Path, signals: &Signals) -> anyhow::Result<()
     Ok(())
 }
 
+/// Where checkpoints are written: the state file, or with --no-state the
+/// --export file itself.
+fn checkpoint_file(cfg: &Config) -> Option<PathBuf> {
+    cfg.state_file.clone().or_else(|| cfg.export.clone())
+}
+
 /// Checkpoints: every --checkpoint seconds, and on demand. The writing
 /// happens on the publisher's thread.
 struct Saver {
@@ -274,7 +280,7 @@ impl Saver {
         Saver {
             every,
             next: Instant::now() + every.unwrap_or(Duration::ZERO),
-            enabled: cfg.state_file.is_some(),
+            enabled: checkpoint_file(cfg).is_some(),
             export: cfg.export.clone(),
         }
     }
@@ -316,7 +322,7 @@ impl Saver {
             Err(e) => log::warn(&format!("state not saved ({why}): {e}")),
         }
         if let Some(export) = &self.export {
-            if let Some(state) = p.checkpoint_path() {
+            if let Some(state) = p.checkpoint_path().filter(|s| *s != export.as_path()) {
                 if let Err(e) = std::fs::copy(state, export) {
                     log::warn(&format!("cannot write --export {}: {e}", export.display()));
                 }

@@ -17,15 +17,6 @@ pub enum Kind {
     Proto = 4,
 }
 
-impl Kind {
-    pub const PORT_KINDS: [Kind; 4] = [
-        Kind::TcpLocal,
-        Kind::TcpRemote,
-        Kind::UdpLocal,
-        Kind::UdpRemote,
-    ];
-}
-
 /// Counters of one port or protocol of one host.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Entry {

@@ -109,10 +109,6 @@ impl Accounts {
         }
     }
 
-    pub fn local(&self) -> &LocalNets {
-        &self.local
-    }
-
     /// Sets the start of measurement (live capture: the wall clock at
     /// start) unless a restored state already has one.
     pub fn set_since(&mut self, t: u64) {

@@ -35,14 +35,6 @@ impl LinkType {
         })
     }
 
-    /// Whether frames of this link type carry MAC addresses we can show.
-    pub fn has_macs(self) -> bool {
-        matches!(
-            self,
-            LinkType::Ethernet | LinkType::LinuxSll | LinkType::LinuxSll2
-        )
-    }
-
     /// Bytes of link header in front of the IP header in the common case;
     /// the live snaplen is computed from it.
     pub fn header_len(self) -> usize {
