@@ -13,12 +13,12 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use common::model::{CaptureCounts, InterfaceStats};
 
 use crate::account::Accounts;
-use crate::account::LOOKAHEAD;
+use crate::account::Pipeline;
 use crate::capture::file::{CaptureReader, OpenError};
 use crate::capture::filter::{link_type_name, Filter, FilterError};
 use crate::capture::live::{LiveCapture, LiveError};
 use crate::config::Config;
-use crate::decode::{self, Decoded, LinkType};
+use crate::decode::{self, LinkType};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -76,7 +76,7 @@ pub fn read_capture<R: Read>(
         None => None,
     };
     let mut warned: Vec<u32> = Vec::new();
-    let mut ahead = Lookahead::default();
+    let mut pipe = Pipeline::default();
     let mut received = 0u64;
     // the last link type seen, so that its lookup is skipped per record
     let mut cached: Option<(u32, Option<LinkType>)> = None;
@@ -115,18 +115,11 @@ pub fn read_capture<R: Read>(
         match link {
             Some(link) => {
                 let d = decode::frame(link, rec.data, rec.wire_len);
-                acct.prefetch(&d);
-                // account the packet decoded LOOKAHEAD records ago, whose
-                // lines were prefetched since
-                if let Some((d0, ts0, wire0)) = ahead.push((d, rec.ts, rec.wire_len)) {
-                    acct.apply(&d0, ts0, wire0);
-                }
+                pipe.push(acct, d, rec.ts, rec.wire_len);
             }
             None => {
-                // keep the order of packets: what is ahead goes first
-                while let Some((d0, ts0, wire0)) = ahead.pop() {
-                    acct.apply(&d0, ts0, wire0);
-                }
+                // keep the order of packets: what is in flight goes first
+                pipe.flush(acct);
                 if !warned.contains(&rec.dlt) {
                     warned.push(rec.dlt);
                     warn.warn(&format!(
@@ -139,9 +132,7 @@ pub fn read_capture<R: Read>(
             }
         }
     }
-    while let Some((d0, ts0, wire0)) = ahead.pop() {
-        acct.apply(&d0, ts0, wire0);
-    }
+    pipe.flush(acct);
     let dlts = reader.link_types();
     if reader.is_pcapng() {
         if dlts.is_empty() {
@@ -165,50 +156,6 @@ pub fn read_capture<R: Read>(
             if_dropped: 0,
         },
     })
-}
-
-/// A fixed window of decoded packets waiting to be accounted, oldest
-/// first (see `account::prefetch`).
-struct Lookahead {
-    ring: [Option<(Decoded, u64, u32)>; LOOKAHEAD],
-    head: usize,
-    len: usize,
-}
-
-impl Default for Lookahead {
-    fn default() -> Self {
-        Lookahead {
-            ring: [None; LOOKAHEAD],
-            head: 0,
-            len: 0,
-        }
-    }
-}
-
-impl Lookahead {
-    /// Adds a packet; returns the oldest once the window is full.
-    fn push(&mut self, p: (Decoded, u64, u32)) -> Option<(Decoded, u64, u32)> {
-        let out = if self.len == LOOKAHEAD {
-            self.pop()
-        } else {
-            None
-        };
-        let tail = (self.head + self.len) % LOOKAHEAD;
-        self.ring[tail] = Some(p);
-        self.len += 1;
-        out
-    }
-
-    /// The oldest packet, if any.
-    fn pop(&mut self) -> Option<(Decoded, u64, u32)> {
-        if self.len == 0 {
-            return None;
-        }
-        let p = self.ring[self.head].take();
-        self.head = (self.head + 1) % LOOKAHEAD;
-        self.len -= 1;
-        p
-    }
 }
 
 /// `-r FILE`: reads the file; returns the counters and the file's capture

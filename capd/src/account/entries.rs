@@ -2,9 +2,10 @@
 //!
 //! Most hosts on a busy gateway are seen a few times and have one or two
 //! ports and one protocol; four hash maps per host would cost more than the
-//! host itself. So all five tables share one `Vec<Entry>`, keyed by
-//! (table, number), searched linearly while small and through a hash index
-//! once they grow past [`INDEX_AT`] entries.
+//! host itself. So all five tables share one vector of (key, counters)
+//! slots, keyed by (table, number), searched linearly while small and moved
+//! into an open-addressing table once they grow past [`LARGE_AT`] entries.
+//! A small vector is a few cache lines the capture loop can prefetch whole.
 
 /// Which table an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,9 +18,14 @@ pub enum Kind {
     Proto = 4,
 }
 
-/// Counters of one port or protocol of one host.
+/// Counters of one port or protocol of one host, with the key that finds
+/// it: the key fills what would be padding after `syn`, so an entry is 40
+/// bytes and a lookup touches one or two cache lines.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Entry {
+    /// (kind << 16 | number), or `EMPTY` in a free slot of a large table.
+    key: u32,
     /// Connection attempts (TCP only); saturates rather than wraps.
     pub syn: u32,
     pub bytes_in: u64,
@@ -35,6 +41,21 @@ impl Entry {
     pub fn packets_total(&self) -> u64 {
         self.packets_in.saturating_add(self.packets_out)
     }
+
+    fn new(key: u32) -> Entry {
+        Entry {
+            key,
+            ..Entry::default()
+        }
+    }
+
+    fn kind(&self) -> u8 {
+        key_kind(self.key)
+    }
+
+    fn number(&self) -> u16 {
+        self.key as u16
+    }
 }
 
 fn key(kind: Kind, number: u16) -> u32 {
@@ -45,29 +66,30 @@ fn key_kind(key: u32) -> u8 {
     (key >> 16) as u8
 }
 
-/// Entries past which a host's tables move into an open-addressing table.
-/// Below it the keys are kept apart from the counters, so a linear search
-/// reads only 4 bytes an entry.
-const LARGE_AT: usize = 32;
-
-/// A slot of the large table: key and counters together, so a lookup
-/// touches one cache line, not an index, a key array and a value array.
-#[derive(Clone, Copy, Debug)]
-pub struct Slot {
-    /// `EMPTY`, or the key.
-    key: u32,
-    entry: Entry,
-}
+/// Entries past which a host's tables move into an open-addressing table:
+/// up to here a linear search over at most 5 cache lines is as fast as a
+/// hash, and the capture loop can prefetch them all.
+const LARGE_AT: usize = 8;
 
 /// Keys are (kind << 16 | number) with kind ≤ 4, so this is never a key.
 const EMPTY: u32 = u32::MAX;
 
-/// Linear probing over a power-of-two array, at most 3/4 full. The keys
-/// of one host are at most 4 × 65536 + 256, chosen by its peers; the
-/// multiplicative hash spreads consecutive ports and probing stays short.
+/// Starts loading both lines an entry may straddle.
+#[inline(always)]
+fn prefetch_entry(e: &Entry) {
+    let p = (e as *const Entry).cast::<u8>();
+    super::prefetch::line_at(p);
+    super::prefetch::line_at(p.wrapping_add(std::mem::size_of::<Entry>() - 1));
+}
+
+/// Linear probing over a power-of-two array, at most half full, so that
+/// the search for a new key (every new flow adds one) ends after one or
+/// two slots. The keys of one host are at most 4 × 65536 + 256, chosen by
+/// its peers; the multiplicative hash spreads consecutive ports. Kept
+/// inline in the host, not boxed: one pointer fewer to chase per packet.
 struct Large {
-    slots: Box<[Slot]>,
-    len: usize,
+    slots: Box<[Entry]>,
+    len: u32,
     /// Entries per port table, so that a full table is noticed without a
     /// scan.
     counts: [u32; 4],
@@ -81,16 +103,9 @@ fn slot_of(key: u32, mask: usize) -> usize {
 
 impl Large {
     fn with_capacity(n: usize) -> Large {
-        let cap = (n * 4 / 3 + 1).next_power_of_two().max(64);
+        let cap = (n * 2).next_power_of_two().max(32);
         Large {
-            slots: vec![
-                Slot {
-                    key: EMPTY,
-                    entry: Entry::default()
-                };
-                cap
-            ]
-            .into_boxed_slice(),
+            slots: vec![Entry::new(EMPTY); cap].into_boxed_slice(),
             len: 0,
             counts: [0; 4],
         }
@@ -112,23 +127,23 @@ impl Large {
         }
     }
 
-    /// Inserts a key known to be absent; returns its slot.
-    fn insert(&mut self, key: u32, entry: Entry) -> usize {
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
+    /// Inserts an entry whose key is known to be absent; returns its slot.
+    fn insert(&mut self, entry: Entry) -> usize {
+        if (self.len as usize + 1) * 2 > self.slots.len() {
             let mut bigger = Large::with_capacity(self.slots.len());
-            for s in self.slots.iter().filter(|s| s.key != EMPTY) {
-                bigger.insert(s.key, s.entry);
+            for e in self.slots.iter().filter(|e| e.key != EMPTY) {
+                bigger.insert(*e);
             }
             *self = bigger;
         }
         let mask = self.slots.len() - 1;
-        let mut i = slot_of(key, mask);
+        let mut i = slot_of(entry.key, mask);
         while self.slots[i].key != EMPTY {
             i = (i + 1) & mask;
         }
-        self.slots[i] = Slot { key, entry };
+        self.slots[i] = entry;
         self.len += 1;
-        if let Some(c) = self.counts.get_mut(usize::from(key_kind(key))) {
+        if let Some(c) = self.counts.get_mut(usize::from(entry.kind())) {
             *c += 1;
         }
         i
@@ -137,8 +152,8 @@ impl Large {
 
 /// One host's five tables.
 enum Store {
-    Small { keys: Vec<u32>, vals: Vec<Entry> },
-    Large(Box<Large>),
+    Small(Vec<Entry>),
+    Large(Large),
 }
 
 pub struct Entries {
@@ -148,30 +163,21 @@ pub struct Entries {
 impl Default for Entries {
     fn default() -> Self {
         Entries {
-            store: Store::Small {
-                keys: Vec::new(),
-                vals: Vec::new(),
-            },
+            store: Store::Small(Vec::new()),
         }
     }
 }
 
 /// Iterator over a host's entries, whichever way they are stored.
-pub enum EntryIter<'a> {
-    Small(std::iter::Zip<std::slice::Iter<'a, u32>, std::slice::Iter<'a, Entry>>),
-    Large(std::slice::Iter<'a, Slot>),
-}
+pub struct EntryIter<'a>(std::slice::Iter<'a, Entry>);
 
 impl<'a> Iterator for EntryIter<'a> {
     type Item = (u8, u16, &'a Entry);
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self {
-            EntryIter::Small(it) => it.next().map(|(&k, v)| (key_kind(k), k as u16, v)),
-            EntryIter::Large(it) => it
-                .find(|s| s.key != EMPTY)
-                .map(|s| (key_kind(s.key), s.key as u16, &s.entry)),
-        }
+        self.0
+            .find(|e| e.key != EMPTY)
+            .map(|e| (e.kind(), e.number(), e))
     }
 }
 
@@ -188,24 +194,31 @@ impl Entries {
     /// (kind, number, counters) of every entry.
     pub fn iter(&self) -> EntryIter<'_> {
         match &self.store {
-            Store::Small { keys, vals } => EntryIter::Small(keys.iter().zip(vals.iter())),
-            Store::Large(l) => EntryIter::Large(l.slots.iter()),
+            Store::Small(v) => EntryIter(v.iter()),
+            Store::Large(l) => EntryIter(l.slots.iter()),
         }
     }
 
-    /// Starts loading the line that holds (kind, number), if it is there.
+    /// Starts loading the lines a lookup of these (kind, number) pairs
+    /// will read: all of a small table, the start slots of a large one.
     #[inline]
-    pub fn prefetch(&self, kind: Kind, number: u16) {
+    pub fn prefetch(&self, wanted: &[(Kind, u16)]) {
         match &self.store {
-            Store::Small { keys, vals } => {
-                if let (Some(k), Some(v)) = (keys.first(), vals.first()) {
-                    super::prefetch::line(k);
-                    super::prefetch::line(v);
+            Store::Small(v) => {
+                let bytes = std::mem::size_of_val(v.as_slice());
+                let first = v.as_ptr().cast::<u8>();
+                for off in (0..bytes).step_by(64) {
+                    super::prefetch::line_at(first.wrapping_add(off));
+                }
+                if bytes > 0 {
+                    super::prefetch::line_at(first.wrapping_add(bytes - 1));
                 }
             }
             Store::Large(l) => {
                 let mask = l.slots.len() - 1;
-                super::prefetch::line(&l.slots[slot_of(key(kind, number), mask)]);
+                for &(kind, number) in wanted {
+                    prefetch_entry(&l.slots[slot_of(key(kind, number), mask)]);
+                }
             }
         }
     }
@@ -213,9 +226,7 @@ impl Entries {
     /// Number of entries in one port table.
     pub fn count(&self, kind: Kind) -> usize {
         match &self.store {
-            Store::Small { keys, .. } => {
-                keys.iter().filter(|&&k| key_kind(k) == kind as u8).count()
-            }
+            Store::Small(v) => v.iter().filter(|e| e.kind() == kind as u8).count(),
             Store::Large(l) => l.counts[kind as usize] as usize,
         }
     }
@@ -227,15 +238,15 @@ impl Entries {
     pub fn get(&mut self, kind: Kind, number: u16, max: usize, keep: usize) -> (&mut Entry, u64) {
         let k = key(kind, number);
         let found = match &self.store {
-            Store::Small { keys, .. } => keys.iter().position(|&e| e == k),
+            Store::Small(v) => v.iter().position(|e| e.key == k),
             Store::Large(l) => l.find(k),
         };
         let Some(i) = found else {
             return self.insert(k, kind, max, keep);
         };
         match &mut self.store {
-            Store::Small { vals, .. } => (&mut vals[i], 0),
-            Store::Large(l) => (&mut l.slots[i].entry, 0),
+            Store::Small(v) => (&mut v[i], 0),
+            Store::Large(l) => (&mut l.slots[i], 0),
         }
     }
 
@@ -245,27 +256,25 @@ impl Entries {
         if kind != Kind::Proto && self.count(kind) >= max {
             evicted = self.evict(kind, keep);
         }
-        if let Store::Small { keys, vals } = &mut self.store {
-            if keys.len() >= LARGE_AT {
-                let mut l = Large::with_capacity(keys.len() * 2);
-                for (&key, &v) in keys.iter().zip(vals.iter()) {
-                    l.insert(key, v);
+        if let Store::Small(v) = &mut self.store {
+            if v.len() >= LARGE_AT {
+                let mut l = Large::with_capacity(v.len() * 2);
+                for e in v.iter() {
+                    l.insert(*e);
                 }
-                self.store = Store::Large(Box::new(l));
+                self.store = Store::Large(l);
             }
         }
         match &mut self.store {
-            Store::Small { keys, vals } => {
-                grow(keys);
-                grow(vals);
-                keys.push(k);
-                vals.push(Entry::default());
-                let at = vals.len() - 1;
-                (&mut vals[at], evicted)
+            Store::Small(v) => {
+                grow(v);
+                v.push(Entry::new(k));
+                let at = v.len() - 1;
+                (&mut v[at], evicted)
             }
             Store::Large(l) => {
-                let at = l.insert(k, Entry::default());
-                (&mut l.slots[at].entry, evicted)
+                let at = l.insert(Entry::new(k));
+                (&mut l.slots[at], evicted)
             }
         }
     }
@@ -275,22 +284,18 @@ impl Entries {
     /// removed.
     fn evict(&mut self, kind: Kind, keep: usize) -> u64 {
         let mine_kind = kind as u8;
-        let all: Vec<(u32, Entry)> = self
-            .iter()
-            .map(|(kd, n, e)| ((u32::from(kd) << 16) | u32::from(n), *e))
-            .collect();
-        let (mut mine, others): (Vec<_>, Vec<_>) = all
-            .into_iter()
-            .partition(|(k, _)| key_kind(*k) == mine_kind);
+        let all: Vec<Entry> = self.iter().map(|(_, _, e)| *e).collect();
+        let (mut mine, others): (Vec<Entry>, Vec<Entry>) =
+            all.into_iter().partition(|e| e.kind() == mine_kind);
         if mine.len() <= keep {
             return 0;
         }
         let removed = (mine.len() - keep) as u64;
-        let order = |a: &(u32, Entry), b: &(u32, Entry)| {
-            b.1.bytes_total()
-                .cmp(&a.1.bytes_total())
-                .then(b.1.packets_total().cmp(&a.1.packets_total()))
-                .then(a.0.cmp(&b.0))
+        let order = |a: &Entry, b: &Entry| {
+            b.bytes_total()
+                .cmp(&a.bytes_total())
+                .then(b.packets_total().cmp(&a.packets_total()))
+                .then(a.key.cmp(&b.key))
         };
         if keep > 0 {
             mine.select_nth_unstable_by(keep - 1, order);
@@ -299,13 +304,12 @@ impl Entries {
         let total = others.len() + mine.len();
         self.store = if total > LARGE_AT {
             let mut l = Large::with_capacity(total);
-            for (k, v) in others.into_iter().chain(mine) {
-                l.insert(k, v);
+            for e in others.into_iter().chain(mine) {
+                l.insert(e);
             }
-            Store::Large(Box::new(l))
+            Store::Large(l)
         } else {
-            let (keys, vals) = others.into_iter().chain(mine).unzip();
-            Store::Small { keys, vals }
+            Store::Small(others.into_iter().chain(mine).collect())
         };
         removed
     }

@@ -1,8 +1,11 @@
 //! The host table: one [`Host`] per address, bounded by `--hosts-max`.
 //!
-//! Hosts live in a dense vector; a `HashTable<u32>` of indices finds them
-//! (4 bytes per slot instead of a whole host, which is what keeps a
-//! million hosts small). The hasher is seeded per process, so peers cannot
+//! Hosts live in a dense vector; an open-addressing index of 8-byte slots
+//! (a 32-bit hash tag and the host's position) finds them. Small slots keep
+//! a million hosts small, and because a slot's address follows from the
+//! hash alone, the capture loop can prefetch it packets ahead (see
+//! `account::prefetch`); the tag lets it guess the host's position without
+//! touching the host. The hasher is seeded per process, so peers cannot
 //! precompute colliding addresses.
 //!
 //! For the publisher (`account::delta`) the table remembers which hosts
@@ -14,9 +17,10 @@
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 
 use super::entries::Entries;
+use super::prefetch::{line, line_at};
 
 pub struct Host {
     /// Address key (`common::net::ip_key`).
@@ -53,9 +57,91 @@ impl Host {
     }
 }
 
+/// No host: what [`HostTable::candidate`] returns for an absent one.
+pub const NO_HOST: u32 = u32::MAX;
+
+/// Open addressing with linear probing over a power-of-two array, at most
+/// half full. A slot is `tag << 32 | (position + 1)`; 0 is empty. The tag
+/// (the hash's high half) and the start slot (its low bits) come from
+/// different bits, so a tag match on a probed slot is almost always the
+/// host. Nothing is ever removed: an eviction rebuilds the whole index.
+struct Index {
+    slots: Box<[u64]>,
+    len: usize,
+}
+
+impl Index {
+    fn with_capacity(n: usize) -> Index {
+        let cap = (n * 2).next_power_of_two().max(16);
+        Index {
+            slots: vec![0; cap].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    #[inline]
+    fn tag(h: u64) -> u64 {
+        h >> 32
+    }
+
+    #[inline]
+    fn prefetch(&self, h: u64) {
+        line(&self.slots[h as usize & self.mask()]);
+    }
+
+    /// Positions whose tag matches `h`, in probe order, until an empty slot.
+    #[inline]
+    fn probe(&self, h: u64) -> impl Iterator<Item = usize> + '_ {
+        let mask = self.mask();
+        let tag = Index::tag(h);
+        let start = h as usize & mask;
+        (0..self.slots.len())
+            .map(move |n| self.slots[(start + n) & mask])
+            .take_while(|&s| s != 0)
+            .filter(move |&s| s >> 32 == tag)
+            .map(|s| (s as u32 - 1) as usize)
+    }
+
+    /// Adds a position for a key known to be absent; the caller has made
+    /// room (`full`, `grow`).
+    fn insert(&mut self, h: u64, pos: usize) {
+        let mask = self.mask();
+        let mut i = h as usize & mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (Index::tag(h) << 32) | (pos as u64 + 1);
+        self.len += 1;
+    }
+
+    /// Whether one more position would make the index over half full.
+    fn full(&self) -> bool {
+        (self.len + 1) * 2 > self.slots.len()
+    }
+
+    /// Doubles the array and empties it. The tags are the high halves of the hashes and
+    /// the start slot uses only low bits, so without the full hash the new
+    /// start slot is unknown: the caller rebuilds from the hosts instead.
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        self.slots = vec![0; cap].into_boxed_slice();
+        self.len = 0;
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(0);
+        self.len = 0;
+    }
+}
+
 pub struct HostTable {
     hosts: Vec<Host>,
-    index: HashTable<u32>,
+    index: Index,
     hasher: DefaultHashBuilder,
     max: usize,
     keep: usize,
@@ -76,7 +162,7 @@ impl HostTable {
     pub fn new(max: usize, keep: usize) -> Self {
         HostTable {
             hosts: Vec::new(),
-            index: HashTable::new(),
+            index: Index::with_capacity(0),
             hasher: DefaultHashBuilder::default(),
             max,
             keep: keep.min(max.saturating_sub(1)),
@@ -107,39 +193,97 @@ impl HostTable {
         self.hosts.iter()
     }
 
-    /// The host with this address, without creating or marking it.
+    /// The seeded hash of an address, as the other methods take it.
     #[inline]
+    pub fn hash(&self, key: u128) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    #[inline]
+    fn find(&self, h: u64, key: u128) -> Option<usize> {
+        self.index.probe(h).find(|&i| self.hosts[i].key == key)
+    }
+
+    /// The host with this address, without creating or marking it.
+    #[cfg(test)]
     pub fn get(&self, key: u128) -> Option<&Host> {
-        let h = self.hasher.hash_one(key);
-        self.index
-            .find(h, |&i| self.hosts[i as usize].key == key)
-            .map(|&i| &self.hosts[i as usize])
+        self.find(self.hash(key), key).map(|i| &self.hosts[i])
+    }
+
+    /// Prefetch stage 1: the index slot where the search for `h` starts.
+    #[inline]
+    pub fn prefetch_index(&self, h: u64) {
+        self.index.prefetch(h);
+    }
+
+    /// Prefetch stage 2: the position of the first host whose tag matches
+    /// `h` ([`NO_HOST`] if none), read from the index alone, so that the
+    /// host can be prefetched before its key is compared. Only a guess:
+    /// [`HostTable::get_or_insert_at`] checks it.
+    #[inline]
+    pub fn candidate(&self, h: u64) -> u32 {
+        self.index.probe(h).next().map_or(NO_HOST, |i| i as u32)
+    }
+
+    /// Starts loading both cache lines of the host at `pos`, if any.
+    #[inline]
+    pub fn prefetch_host(&self, pos: u32) {
+        if let Some(host) = self.hosts.get(pos as usize) {
+            let first = (host as *const Host).cast::<u8>();
+            line_at(first);
+            line_at(first.wrapping_add(std::mem::size_of::<Host>() - 1));
+        }
+    }
+
+    /// The host at `pos`, whoever it is (prefetch stage 3: its tables).
+    #[inline]
+    pub fn at(&self, pos: u32) -> Option<&Host> {
+        self.hosts.get(pos as usize)
     }
 
     /// The host with this address, created if missing (after an eviction
     /// when the table is full). `None` when per-host accounting is off.
     pub fn get_or_insert(&mut self, key: u128) -> Option<&mut Host> {
+        let h = self.hash(key);
+        self.get_or_insert_at(key, h, NO_HOST)
+    }
+
+    /// [`HostTable::get_or_insert`] with the hash already computed and the
+    /// position the host probably has (from [`HostTable::candidate`]); a
+    /// wrong guess only costs the search it would have saved.
+    #[inline]
+    pub fn get_or_insert_at(&mut self, key: u128, h: u64, guess: u32) -> Option<&mut Host> {
         if self.max == 0 {
             return None;
         }
-        let h = self.hasher.hash_one(key);
-        if let Some(&i) = self.index.find(h, |&i| self.hosts[i as usize].key == key) {
-            let host = &mut self.hosts[i as usize];
+        let pos = match self.hosts.get(guess as usize) {
+            Some(host) if host.key == key => Some(guess as usize),
+            _ => self.find(h, key),
+        };
+        if let Some(i) = pos {
+            let host = &mut self.hosts[i];
             if !host.changed {
                 host.changed = true;
-                self.changed.push(i);
+                self.changed.push(i as u32);
             }
             return Some(host);
         }
+        self.insert(key, h)
+    }
+
+    #[cold]
+    fn insert(&mut self, key: u128, h: u64) -> Option<&mut Host> {
         if self.hosts.len() >= self.max {
             self.evict();
         }
         let at = self.hosts.len();
         self.hosts.push(Host::new(key));
         self.changed.push(at as u32);
-        let (hosts, hasher) = (&self.hosts, &self.hasher);
-        self.index
-            .insert_unique(h, at as u32, |&i| hasher.hash_one(hosts[i as usize].key));
+        if self.index.full() {
+            self.index.grow();
+            self.reindex();
+        }
+        self.index.insert(h, at);
         Some(&mut self.hosts[at])
     }
 
@@ -211,12 +355,13 @@ impl HostTable {
 
     fn rebuild_index(&mut self) {
         self.index.clear();
-        let (hosts, hasher) = (&self.hosts, &self.hasher);
-        for (i, host) in hosts.iter().enumerate() {
-            self.index
-                .insert_unique(hasher.hash_one(host.key), i as u32, |&j| {
-                    hasher.hash_one(hosts[j as usize].key)
-                });
+        self.reindex();
+    }
+
+    /// Puts every host into an empty index.
+    fn reindex(&mut self) {
+        for (i, host) in self.hosts.iter().enumerate() {
+            self.index.insert(self.hasher.hash_one(host.key), i);
         }
     }
 }

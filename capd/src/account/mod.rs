@@ -24,7 +24,7 @@ pub use entries::Kind;
 pub use graphs::Direction;
 use graphs::Graphs;
 use hosts::HostTable;
-pub use prefetch::LOOKAHEAD;
+pub use prefetch::Pipeline;
 pub use view::SnapshotView;
 
 const TCP: u8 = 6;
@@ -137,10 +137,28 @@ impl Accounts {
     /// `wire_len` bytes on the wire.
     #[inline]
     pub fn apply(&mut self, d: &Decoded, ts: u64, wire_len: u32) {
+        let hash = match d {
+            Decoded::Ip(p) => [self.hosts.hash(p.src), self.hosts.hash(p.dst)],
+            _ => [0; 2],
+        };
+        self.apply_guessed(d, ts, wire_len, hash, [hosts::NO_HOST; 2]);
+    }
+
+    /// [`Accounts::apply`] with the addresses' hashes computed and the
+    /// hosts' positions guessed beforehand (`prefetch::Pipeline`).
+    #[inline]
+    fn apply_guessed(
+        &mut self,
+        d: &Decoded,
+        ts: u64,
+        wire_len: u32,
+        hash: [u64; 2],
+        guess: [u32; 2],
+    ) {
         self.since.get_or_insert(ts);
         self.now = self.now.max(ts);
         match d {
-            Decoded::Ip(p) => self.ip(p, ts),
+            Decoded::Ip(p) => self.ip(p, ts, hash, guess),
             Decoded::NonIp => self.count_non_ip(wire_len),
             Decoded::Malformed(r) => {
                 let c = match r {
@@ -163,7 +181,8 @@ impl Accounts {
         self.non_ip.bytes += u64::from(wire_len);
     }
 
-    fn ip(&mut self, p: &PacketSummary, ts: u64) {
+    #[inline]
+    fn ip(&mut self, p: &PacketSummary, ts: u64, hash: [u64; 2], guess: [u32; 2]) {
         let len = p.len;
         self.packets += 1;
         self.bytes += len;
@@ -221,7 +240,7 @@ impl Accounts {
         // itself the destination's MAC is the one that stays (§7).
         let limits = self.limits;
         let mut evicted = 0;
-        if let Some(s) = self.hosts.get_or_insert(p.src) {
+        if let Some(s) = self.hosts.get_or_insert_at(p.src, hash[0], guess[0]) {
             s.bytes_out += len;
             s.packets_out += 1;
             s.last_seen = s.last_seen.max(ts);
@@ -251,7 +270,7 @@ impl Accounts {
                 }
             }
         }
-        if let Some(d) = self.hosts.get_or_insert(p.dst) {
+        if let Some(d) = self.hosts.get_or_insert_at(p.dst, hash[1], guess[1]) {
             d.bytes_in += len;
             d.packets_in += 1;
             if p.dst_mac.is_some() {
