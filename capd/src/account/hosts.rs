@@ -37,6 +37,9 @@ pub struct Host {
     pub entries: Entries,
 }
 
+// `HostTable::prefetch_host` loads at most three lines.
+const _: () = assert!(std::mem::size_of::<Host>() <= 128);
+
 impl Host {
     fn new(key: u128) -> Self {
         Host {
@@ -225,12 +228,14 @@ impl HostTable {
         self.index.probe(h).next().map_or(NO_HOST, |i| i as u32)
     }
 
-    /// Starts loading both cache lines of the host at `pos`, if any.
+    /// Starts loading every cache line of the host at `pos`, if any.
     #[inline]
     pub fn prefetch_host(&self, pos: u32) {
         if let Some(host) = self.hosts.get(pos as usize) {
+            // a host is not line-aligned: it may straddle three lines
             let first = (host as *const Host).cast::<u8>();
             line_at(first);
+            line_at(first.wrapping_add(64));
             line_at(first.wrapping_add(std::mem::size_of::<Host>() - 1));
         }
     }
