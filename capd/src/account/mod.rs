@@ -211,13 +211,11 @@ impl Accounts {
             _ => {}
         }
 
-        let ports = p
-            .ports
-            .filter(|_| p.proto == TCP || p.proto == 17)
-            .map(|pt| {
-                let hi = self.limits.highest_port;
-                (pt, pt.src <= hi, pt.dst <= hi)
-            });
+        // the decoder gives ports for TCP and UDP only
+        let ports = p.ports.map(|pt| {
+            let hi = self.limits.highest_port;
+            (pt, pt.src <= hi, pt.dst <= hi)
+        });
         if let Some((pt, src_ok, dst_ok)) = ports {
             let table = if p.proto == TCP {
                 &mut self.tcp_ports

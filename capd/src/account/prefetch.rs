@@ -145,7 +145,7 @@ impl Accounts {
             return;
         };
         hash.iter().for_each(|&h| self.hosts.prefetch_index(h));
-        if let Some(pt) = p.ports.filter(|_| p.proto == 6 || p.proto == 17) {
+        if let Some(pt) = p.ports {
             let table = if p.proto == 6 {
                 &self.tcp_ports
             } else {
@@ -163,7 +163,7 @@ impl Accounts {
             return;
         };
         let proto = (Kind::Proto, u16::from(p.proto));
-        let ports = p.ports.filter(|_| p.proto == 6 || p.proto == 17);
+        let ports = p.ports;
         let (local, remote) = kinds(p.proto);
         if let Some(s) = self.hosts.at(guess[0]) {
             match ports {
