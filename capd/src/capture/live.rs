@@ -8,7 +8,7 @@ use common::net::LocalNet;
 use pcap::{Active, Capture, Device};
 
 use super::filter::link_type_name;
-use crate::account::Accounts;
+use crate::account::{Accounts, Pipeline};
 use crate::decode::{self, LinkType};
 
 #[derive(Debug, thiserror::Error)]
@@ -140,18 +140,19 @@ impl LiveCapture {
     /// returns how many there were. Never blocks.
     pub fn dispatch(&mut self, acct: &mut Accounts, max: usize) -> Result<usize, LiveError> {
         let link = self.link;
-        let n = self
-            .cap
-            .dispatch(Some(max), |p| {
-                let ts = u64::try_from(p.header.ts.tv_sec).unwrap_or(0);
-                let d = decode::frame(link, p.data, p.header.len);
-                acct.apply(&d, ts, p.header.len);
-            })
-            .map_err(|source| LiveError::Read {
-                iface: self.name.clone(),
-                source,
-            })?;
-        Ok(n)
+        // the same prefetch pipeline as for files; flushed before returning,
+        // so that a tick sees every packet of the batch counted
+        let mut pipe = Pipeline::default();
+        let n = self.cap.dispatch(Some(max), |p| {
+            let ts = u64::try_from(p.header.ts.tv_sec).unwrap_or(0);
+            let d = decode::frame(link, p.data, p.header.len);
+            pipe.push(acct, d, ts, p.header.len);
+        });
+        pipe.flush(acct);
+        n.map_err(|source| LiveError::Read {
+            iface: self.name.clone(),
+            source,
+        })
     }
 
     /// Received / dropped / interface-dropped since the start.
