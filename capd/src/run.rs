@@ -12,8 +12,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use common::model::{CaptureCounts, InterfaceStats};
 
+use crate::account::worker::{count_aside, Rec};
 use crate::account::Accounts;
-use crate::account::Pipeline;
 use crate::capture::file::{CaptureReader, OpenError};
 use crate::capture::filter::{link_type_name, Filter, FilterError};
 use crate::capture::live::{LiveCapture, LiveError};
@@ -30,6 +30,8 @@ pub enum RunError {
     Filter(#[from] FilterError),
     #[error(transparent)]
     Dump(#[from] crate::dump::DumpError),
+    #[error("cannot start the accounting thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Sink for warnings (stderr now; syslog when asked, later).
@@ -76,63 +78,63 @@ pub fn read_capture<R: Read>(
         None => None,
     };
     let mut warned: Vec<u32> = Vec::new();
-    let mut pipe = Pipeline::default();
     let mut received = 0u64;
     // the last link type seen, so that its lookup is skipped per record
     let mut cached: Option<(u32, Option<LinkType>)> = None;
-    loop {
-        let rec = match reader.next_record() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(stop) if stop.refuse => {
-                return Err(RunError::Refused(format!(
-                    "{name}: cannot open capture: {}",
-                    stop.reason
-                )));
-            }
-            Err(stop) => {
-                warn.warn(&format!(
-                    "{name}: capture ends early {stop}; counted the {} records before it",
-                    reader.records()
-                ));
-                break;
-            }
-        };
-        if let Some(f) = filter.as_mut() {
-            if !f.matches(rec.dlt, rec.data, rec.wire_len)? {
-                continue;
-            }
-        }
-        received += 1;
-        let link = match cached {
-            Some((d, l)) if d == rec.dlt => l,
-            _ => {
-                let l = LinkType::from_dlt(rec.dlt);
-                cached = Some((rec.dlt, l));
-                l
-            }
-        };
-        match link {
-            Some(link) => {
-                let d = decode::frame(link, rec.data, rec.wire_len);
-                pipe.push(acct, d, rec.ts, rec.wire_len);
-            }
-            None => {
-                // keep the order of packets: what is in flight goes first
-                pipe.flush(acct);
-                if !warned.contains(&rec.dlt) {
-                    warned.push(rec.dlt);
-                    warn.warn(&format!(
-                        "{name}: packets on interfaces of {} are counted as non-IP",
-                        unsupported(rec.dlt)
-                    ));
+    let read = count_aside(acct, |feed| -> Result<(), RunError> {
+        loop {
+            let rec = match reader.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(()),
+                Err(stop) if stop.refuse => {
+                    return Err(RunError::Refused(format!(
+                        "{name}: cannot open capture: {}",
+                        stop.reason
+                    )));
                 }
-                acct.set_now(rec.ts);
-                acct.count_non_ip(rec.wire_len);
+                Err(stop) => {
+                    warn.warn(&format!(
+                        "{name}: capture ends early {stop}; counted the {} records before it",
+                        reader.records()
+                    ));
+                    return Ok(());
+                }
+            };
+            if let Some(f) = filter.as_mut() {
+                if !f.matches(rec.dlt, rec.data, rec.wire_len)? {
+                    continue;
+                }
+            }
+            received += 1;
+            let link = match cached {
+                Some((d, l)) if d == rec.dlt => l,
+                _ => {
+                    let l = LinkType::from_dlt(rec.dlt);
+                    cached = Some((rec.dlt, l));
+                    l
+                }
+            };
+            let (ts, wire_len) = (rec.ts, rec.wire_len);
+            match link {
+                Some(link) => {
+                    let d = decode::frame(link, rec.data, wire_len);
+                    feed.push(Rec::Frame { d, ts, wire_len });
+                }
+                None => {
+                    if !warned.contains(&rec.dlt) {
+                        warned.push(rec.dlt);
+                        warn.warn(&format!(
+                            "{name}: packets on interfaces of {} are counted as non-IP",
+                            unsupported(rec.dlt)
+                        ));
+                    }
+                    feed.push(Rec::Foreign { ts, wire_len });
+                }
             }
         }
-    }
-    pipe.flush(acct);
+    })
+    .map_err(RunError::Thread)?;
+    read?;
     let dlts = reader.link_types();
     if reader.is_pcapng() {
         if dlts.is_empty() {

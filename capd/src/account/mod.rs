@@ -14,6 +14,7 @@ mod prefetch;
 mod restore;
 mod snapshot;
 mod view;
+pub mod worker;
 
 use common::model::{Counter, MalformedReasons};
 use common::net::LocalNets;
