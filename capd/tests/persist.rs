@@ -63,6 +63,27 @@ impl Ns {
     }
 }
 
+impl Ns {
+    /// `n` UDP datagrams of 100 IP bytes from 127.0.0.2 to 127.0.0.1:9999
+    /// (a socket listens there, so no ICMP answers). capd's local addresses
+    /// on lo are its own, 127.0.0.1 and ::1, so these cross the local
+    /// boundary: graphed "in". Returns the wall-clock seconds (floored)
+    /// just before the first and just after the last datagram.
+    fn udp_in_graph(&self, n: usize) -> (u64, u64) {
+        let code = format!(
+            "import socket,time\nr=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nr.bind(('127.0.0.1',9999))\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('127.0.0.2',0))\na=time.time()\nfor i in range({n}): s.sendto(b'x'*72,('127.0.0.1',9999))\nb=time.time()\nprint(int(a),int(b))\n"
+        );
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.0, "python3", "-c", &code])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut it = text.split_whitespace().map(|t| t.parse().unwrap());
+        (it.next().unwrap(), it.next().unwrap())
+    }
+}
+
 impl Drop for Ns {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
@@ -306,4 +327,86 @@ fn full_disk_keeps_the_last_saved_state() {
     );
     assert!(!dir.join("darkstat-rs.state.tmp").exists());
     let _ = Command::new("umount").arg(&dir).status();
+}
+
+fn bars(doc: &Value, series: &str) -> Vec<(u64, u64, u64)> {
+    doc["graphs"][series]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["t"].as_u64().unwrap(),
+                b["bytes_in"].as_u64().unwrap(),
+                b["bytes_out"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn graphs_continue_across_a_restart_with_zero_bars_for_the_downtime() {
+    if !root() {
+        return;
+    }
+    let ns = Ns::new("g");
+    let dir = state_dir("graphs");
+    let c = start(&ns, &dir, &[]);
+    let first = ns.udp_in_graph(20);
+    std::thread::sleep(Duration::from_millis(300));
+    let stopped = stop(c);
+    assert!(stopped.contains("state saved (shutdown)"), "{stopped}");
+    // down for a few seconds
+    std::thread::sleep(Duration::from_secs(4));
+    let c = start(&ns, &dir, &[]);
+    let second = ns.udp_in_graph(10);
+    std::thread::sleep(Duration::from_millis(300));
+    stop(c);
+    assert!(first.1 + 3 < second.0, "{first:?} {second:?}");
+    let doc = saved(&ns, &dir);
+    let now = doc["now"].as_u64().unwrap();
+
+    // the seconds graph: the window ending now, one bar per second
+    let secs = bars(&doc, "seconds");
+    assert_eq!(secs.len(), 60);
+    assert_eq!(secs[59].0, now);
+    assert!(secs.windows(2).all(|w| w[1].0 == w[0].0 + 1));
+    assert!(secs[0].0 <= first.0, "the first run is still in the window");
+    let within = |(a, b): (u64, u64)| -> u64 {
+        secs.iter()
+            .filter(|s| (a..=b).contains(&s.0))
+            .map(|s| s.1)
+            .sum()
+    };
+    // before the restart: the first run's bytes where they were
+    assert_eq!(within(first), 20 * 100);
+    // after it: the second run's in its own bars
+    assert_eq!(within(second), 10 * 100);
+    // everything else, the downtime included, is zero
+    let gap: Vec<&(u64, u64, u64)> = secs
+        .iter()
+        .filter(|s| s.0 > first.1 && s.0 < second.0)
+        .collect();
+    assert!(gap.len() >= 3, "{gap:?}");
+    for s in &secs {
+        let counted = (first.0..=first.1).contains(&s.0) || (second.0..=second.1).contains(&s.0);
+        if !counted {
+            assert_eq!((s.1, s.2), (0, 0), "bar {} outside both runs", s.0);
+        }
+        assert_eq!(s.2, 0, "no traffic out");
+    }
+    // the longer graphs hold the same bytes, in the bars of their periods
+    for (name, period) in [("minutes", 60), ("hours", 3600), ("days", 86_400)] {
+        let long = bars(&doc, name);
+        assert_eq!(long.last().unwrap().0, now / period * period, "{name}");
+        for b in &long {
+            let from_secs: u64 = secs
+                .iter()
+                .filter(|s| s.0 / period * period == b.0)
+                .map(|s| s.1)
+                .sum();
+            assert_eq!(b.1, from_secs, "{name} bar {}", b.0);
+        }
+        assert_eq!(long.iter().map(|b| b.1).sum::<u64>(), 30 * 100, "{name}");
+    }
 }

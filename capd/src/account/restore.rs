@@ -146,4 +146,41 @@ mod tests {
         assert_eq!(back, want);
         assert!(want.graphs.days.iter().any(|g| g.bytes_out > 0));
     }
+
+    #[test]
+    fn imported_hosts_without_packet_counts_keep_last_seen() {
+        // what a darkstat export gives: bytes, no packets
+        let host = |ip: &str, bytes_out: u64, last_seen: Option<u64>| common::model::HostStats {
+            ip: ip.parse().unwrap(),
+            mac: None,
+            hostname: None,
+            bytes_in: 10,
+            bytes_out,
+            packets_in: 0,
+            packets_out: 0,
+            last_seen,
+            tcp_local: vec![],
+            tcp_remote: vec![],
+            udp_local: vec![],
+            udp_remote: vec![],
+            protocols: vec![],
+        };
+        let doc = Snapshot {
+            since: 1_795_000_000,
+            now: 1_795_000_100,
+            hosts: vec![
+                host("10.0.0.1", 500, Some(1_795_000_050)),
+                // darkstat's v1 records have no last_seen
+                host("10.0.0.2", 500, None),
+                host("10.0.0.3", 0, None),
+            ],
+            ..Snapshot::default()
+        };
+        let mut a = Accounts::new(limits(), LocalNets::new(vec![]));
+        a.restore(&doc);
+        let mut back = a.snapshot(&[]);
+        back.hosts.sort_by_key(|h| h.ip);
+        let seen: Vec<Option<u64>> = back.hosts.iter().map(|h| h.last_seen).collect();
+        assert_eq!(seen, vec![Some(1_795_000_050), None, None]);
+    }
 }

@@ -128,9 +128,10 @@ pub(super) fn global_port_rows(table: &[PortCounters]) -> impl Iterator<Item = P
         })
 }
 
-/// `null` until the host has sent a packet.
+/// `null` until the host has sent a packet. A host imported from darkstat
+/// has bytes but no packet counts; its last_seen is kept when it has one.
 pub(super) fn last_seen(h: &Host) -> Option<u64> {
-    (h.packets_out > 0).then_some(h.last_seen)
+    (h.packets_out > 0 || (h.bytes_out > 0 && h.last_seen > 0)).then_some(h.last_seen)
 }
 
 fn host_stats(h: &Host) -> HostStats {
