@@ -13,6 +13,8 @@ mod hosts;
 mod prefetch;
 mod restore;
 mod snapshot;
+#[cfg(test)]
+mod test_frames;
 mod view;
 pub mod worker;
 
@@ -313,19 +315,10 @@ fn kinds(proto: u8) -> (Kind, Kind) {
 
 #[cfg(test)]
 mod tests {
+    use super::test_frames::frame;
     use super::*;
     use crate::decode::{self, LinkType};
     use common::model::{CaptureCounts, InterfaceStats};
-
-    fn frame(src: u8, dst: u8, proto: u8, sport: u16, dport: u16) -> Vec<u8> {
-        let mut f = vec![2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src, 0x08, 0x00];
-        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, proto, 0, 0]);
-        f.extend_from_slice(&[192, 168, 0, src, 10, 0, 0, dst]);
-        f.extend_from_slice(&sport.to_be_bytes());
-        f.extend_from_slice(&dport.to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0]);
-        f
-    }
 
     const N: u16 = 300;
 

@@ -186,20 +186,11 @@ impl Accounts {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_frames::frame;
     use super::*;
     use crate::account::Limits;
     use crate::decode::{self, LinkType};
     use common::net::LocalNets;
-
-    fn frame(src: u8, dst: u8, sport: u16, dport: u16) -> Vec<u8> {
-        let mut f = vec![2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src, 0x08, 0x00];
-        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0]);
-        f.extend_from_slice(&[192, 168, 0, src, 10, 0, 0, dst]);
-        f.extend_from_slice(&sport.to_be_bytes());
-        f.extend_from_slice(&dport.to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x02, 0, 0, 0, 0, 0, 0]);
-        f
-    }
 
     /// The pipeline must count exactly what packet-at-a-time accounting
     /// counts, also across evictions (which move hosts under the guesses)
@@ -222,6 +213,7 @@ mod tests {
                 let f = frame(
                     (i * 7 % 101) as u8,
                     (i * 13 % 67) as u8,
+                    6,
                     1000 + (i % 23) as u16,
                     (i % 11) as u16,
                 );

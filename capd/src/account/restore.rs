@@ -86,20 +86,11 @@ impl Accounts {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_frames::frame;
     use super::super::Limits;
     use super::*;
     use crate::decode::{self, LinkType};
     use common::net::LocalNets;
-
-    fn frame(src: u8, dst: u8, proto: u8, sport: u16, dport: u16) -> Vec<u8> {
-        let mut f = vec![2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src, 0x08, 0x00];
-        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, proto, 0, 0]);
-        f.extend_from_slice(&[192, 168, 0, src, 10, 0, 0, dst]);
-        f.extend_from_slice(&sport.to_be_bytes());
-        f.extend_from_slice(&dport.to_be_bytes());
-        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0]);
-        f
-    }
 
     fn limits() -> Limits {
         Limits {

@@ -110,20 +110,11 @@ pub fn count_aside<T>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_frames::frame;
     use super::*;
     use crate::account::Limits;
     use crate::decode::{self, LinkType};
     use common::net::LocalNets;
-
-    fn frame(src: u8, dst: u8, sport: u16, dport: u16) -> Vec<u8> {
-        let mut f = vec![2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src, 0x08, 0x00];
-        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, 17, 0, 0]);
-        f.extend_from_slice(&[192, 168, 0, src, 10, 0, 0, dst]);
-        f.extend_from_slice(&sport.to_be_bytes());
-        f.extend_from_slice(&dport.to_be_bytes());
-        f.extend_from_slice(&[0, 20, 0, 0]);
-        f
-    }
 
     /// Counting aside gives exactly what counting in line gives, with
     /// partial batches, foreign frames in between and evictions.
@@ -144,7 +135,7 @@ mod tests {
                     if i % 301 == 7 {
                         return Rec::Foreign { ts, wire_len: 99 };
                     }
-                    let f = frame((i % 97) as u8, (i % 89) as u8, (i % 13) as u16, 53);
+                    let f = frame((i % 97) as u8, (i % 89) as u8, 17, (i % 13) as u16, 53);
                     let d = decode::frame(LinkType::Ethernet, &f, 60);
                     Rec::Frame {
                         d,
