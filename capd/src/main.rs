@@ -105,7 +105,12 @@ fn run() -> anyhow::Result<()> {
             // subscribed now (socket and bind are gone after the drop), read
             // after it; the interfaces exist since their captures are open
             let names: Vec<&str> = ifaces.iter().map(|(n, _)| n.as_str()).collect();
-            let mut addrs = AddrWatch::open(&names, cfg.local.clone(), Box::new(log::warn))?;
+            let mut addrs = AddrWatch::open(
+                &names,
+                cfg.local.clone(),
+                Box::new(log::warn),
+                Box::new(log::info),
+            )?;
             let publisher = bind_publisher(&cfg)?;
             let import_file = open_import(&cfg)?;
             prepare_state_dir(&cfg);
@@ -125,10 +130,6 @@ fn run() -> anyhow::Result<()> {
             // --- the privilege line: nothing below runs with privileges
             sandbox(&cfg, Some(&captures))?;
             let local = addrs.start(ADDRESS_WAIT);
-            if cfg.verbose {
-                let nets: Vec<String> = local.nets().iter().map(|n| n.to_string()).collect();
-                log::info(&format!("local networks: {}", nets.join(" ")));
-            }
             let mut acct = Accounts::new(cfg.limits, local);
             load_state(&cfg, &mut acct, import_file);
             let mut publisher = publisher

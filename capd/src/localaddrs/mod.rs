@@ -40,7 +40,7 @@ pub enum AddrWatchError {
     Socket(Errno),
     #[error("cannot subscribe to interface address changes: {0}")]
     Bind(Errno),
-    #[error("cannot find the index of interface {name}: {source}")]
+    #[error("cannot find the index of interface {name} ({source}): its addresses are not local")]
     Index { name: String, source: Errno },
 }
 
@@ -74,29 +74,36 @@ pub struct AddrWatch {
     last_dump: Option<Instant>,
     warnings: u32,
     log: Box<dyn FnMut(&str)>,
+    /// Where changes of the local networks are told (`--verbose`).
+    info: Box<dyn FnMut(&str)>,
 }
 
 impl AddrWatch {
     /// Resolves the interfaces and subscribes to address changes. Call
     /// before the privilege drop, after the captures are open (so the
     /// interfaces exist). `any` among `interfaces` means every interface.
+    /// Warnings go to `log`, changes of the local networks to `info`.
     pub fn open(
         interfaces: &[&str],
         base: LocalNets,
-        log: Box<dyn FnMut(&str)>,
+        mut log: Box<dyn FnMut(&str)>,
+        info: Box<dyn FnMut(&str)>,
     ) -> Result<AddrWatch, AddrWatchError> {
         let scope = if interfaces.contains(&"any") {
             Scope::All
         } else {
             let mut v = Vec::with_capacity(interfaces.len());
             for &name in interfaces {
-                let i = nix::net::if_::if_nametoindex(name).map_err(|source| {
-                    AddrWatchError::Index {
+                match nix::net::if_::if_nametoindex(name) {
+                    Ok(i) => v.push(i),
+                    // a libpcap device that is not a network interface
+                    // has no addresses to follow; capturing goes on
+                    Err(source) => log(&AddrWatchError::Index {
                         name: name.to_owned(),
                         source,
                     }
-                })?;
-                v.push(i);
+                    .to_string()),
+                }
             }
             Scope::Indexes(v)
         };
@@ -125,6 +132,7 @@ impl AddrWatch {
             last_dump: None,
             warnings: 0,
             log,
+            info,
         })
     }
 
@@ -226,7 +234,13 @@ impl AddrWatch {
             }
         }
         self.maybe_dump();
-        changed.then(|| self.local())
+        if !changed {
+            return None;
+        }
+        let local = self.local();
+        let text: Vec<String> = local.nets().iter().map(|n| n.to_string()).collect();
+        (self.info)(&format!("local networks now: {}", text.join(" ")));
+        Some(local)
     }
 
     fn handle(&mut self, n: usize) -> bool {
