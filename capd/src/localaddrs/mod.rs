@@ -308,3 +308,107 @@ impl AddrWatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// A network namespace made for one test, removed on drop.
+    struct Netns(String);
+
+    impl Netns {
+        fn new(tag: &str) -> Netns {
+            let name = format!("dsnl{tag}{}", std::process::id() % 100_000);
+            let ok = |args: &[&str]| {
+                let st = Command::new("ip").args(args).status().unwrap();
+                assert!(st.success(), "ip {args:?}");
+            };
+            ok(&["netns", "add", &name]);
+            let ns = Netns(name);
+            ok(&["-n", &ns.0, "link", "set", "lo", "up"]);
+            ns
+        }
+
+        /// Moves the calling thread (only it) into the namespace.
+        fn enter(&self) {
+            let f = std::fs::File::open(format!("/run/netns/{}", self.0)).unwrap();
+            // SAFETY: `f` is an open namespace file for the whole call;
+            // setns changes only this thread's network namespace.
+            let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+        }
+    }
+
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+
+    #[test]
+    fn an_overrun_is_repaired_by_a_new_dump() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: needs root for a network namespace (CI runs as root)");
+            return;
+        }
+        let ns = Netns::new("o");
+        let name = ns.0.clone();
+        // a thread of its own: setns moves only it; the namespace is
+        // removed when the thread is done with it, even on failure
+        std::thread::spawn(move || {
+            ns.enter();
+            let warnings = Rc::new(RefCell::new(Vec::<String>::new()));
+            let w = Rc::clone(&warnings);
+            let mut watch = AddrWatch::open(
+                &["lo"],
+                LocalNets::new(vec!["192.0.2.0/24".parse().unwrap()]),
+                Box::new(move |m: &str| w.borrow_mut().push(m.to_owned())),
+                Box::new(|_: &str| {}),
+            )
+            .unwrap();
+            let first = watch.start(Duration::from_secs(5));
+            let text: Vec<String> = first.nets().iter().map(|n| n.to_string()).collect();
+            assert_eq!(text, ["192.0.2.0/24", "127.0.0.1/32", "::1/128"]);
+            // the smallest receive buffer, then far more notifications
+            // than fit, unread: the kernel drops some and says ENOBUFS
+            setsockopt(&watch.fd, sockopt::RcvBuf, &0).unwrap();
+            let batch: String = (0..300)
+                .map(|i| format!("addr add 10.99.{}.{}/32 dev lo\n", i / 250, i % 250 + 1))
+                .collect();
+            let mut ip = Command::new("ip")
+                .args(["-n", &name, "-batch", "-"])
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            ip.stdin
+                .take()
+                .unwrap()
+                .write_all(batch.as_bytes())
+                .unwrap();
+            assert!(ip.wait().unwrap().success());
+            let t0 = Instant::now();
+            let mut last = first;
+            while last.nets().len() != 3 + 300 && t0.elapsed() < Duration::from_secs(10) {
+                if let Some(l) = watch.update() {
+                    last = l;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let w = warnings.borrow();
+            assert!(
+                w.iter().any(|m| m.contains("overrun")),
+                "no overrun happened: {w:?}"
+            );
+            assert_eq!(last.nets().len(), 3 + 300, "{w:?}");
+            assert!(last.nets().contains(&"10.99.1.50/32".parse().unwrap()));
+            assert!(last.nets().contains(&"192.0.2.0/24".parse().unwrap()));
+        })
+        .join()
+        .unwrap();
+    }
+}
