@@ -14,6 +14,7 @@ pub mod daylog;
 pub mod decode;
 pub mod dump;
 pub mod launch;
+pub mod localaddrs;
 pub mod log;
 pub mod notify;
 pub mod persist;

@@ -11,11 +11,12 @@ use clap::Parser;
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
 
 use capd::account::Accounts;
-use capd::capture::live::{interface_addresses, LiveCapture, LiveOptions};
+use capd::capture::live::{LiveCapture, LiveOptions};
 use capd::cli::Args;
 use capd::config::{Config, Source};
 use capd::daylog::Daylog;
 use capd::launch::{self, WebChild};
+use capd::localaddrs::AddrWatch;
 use capd::log;
 use capd::notify::Notifier;
 use capd::persist::{import, state};
@@ -48,6 +49,10 @@ fn one_line(e: &anyhow::Error) -> String {
     msg
 }
 
+/// How long start-up waits for the kernel's list of interface addresses
+/// (it answers in microseconds; if not, the list is taken when it comes).
+const ADDRESS_WAIT: Duration = Duration::from_secs(2);
+
 /// Signal flags, set by handlers and read once a tick.
 struct Signals {
     stop: Arc<AtomicBool>,
@@ -78,7 +83,7 @@ impl Signals {
 }
 
 fn run() -> anyhow::Result<()> {
-    let mut cfg = Config::from_args(Args::parse())?;
+    let cfg = Config::from_args(Args::parse())?;
     log::init(cfg.syslog, cfg.verbose);
     for n in &cfg.notices {
         log::warn(n);
@@ -96,10 +101,16 @@ fn run() -> anyhow::Result<()> {
                     filter: filter.clone(),
                 };
                 captures.push(open_waiting(name, &opts, cfg.wait)?);
-                for net in interface_addresses(name) {
-                    cfg.local.push(net);
-                }
             }
+            // subscribed now (socket and bind are gone after the drop), read
+            // after it; the interfaces exist since their captures are open
+            let names: Vec<&str> = ifaces.iter().map(|(n, _)| n.as_str()).collect();
+            let mut addrs = AddrWatch::open(
+                &names,
+                cfg.local.clone(),
+                Box::new(log::warn),
+                Box::new(log::info),
+            )?;
             let publisher = bind_publisher(&cfg)?;
             let import_file = open_import(&cfg)?;
             prepare_state_dir(&cfg);
@@ -118,7 +129,8 @@ fn run() -> anyhow::Result<()> {
             let notify = Notifier::from_env().context("cannot reach $NOTIFY_SOCKET")?;
             // --- the privilege line: nothing below runs with privileges
             sandbox(&cfg, Some(&captures))?;
-            let mut acct = Accounts::new(cfg.limits, cfg.local.clone());
+            let local = addrs.start(ADDRESS_WAIT);
+            let mut acct = Accounts::new(cfg.limits, local);
             load_state(&cfg, &mut acct, import_file);
             let mut publisher = publisher
                 .start_with(PublishOptions {
@@ -157,7 +169,13 @@ fn run() -> anyhow::Result<()> {
                     }
                 }
             };
-            let result = run::live(&mut captures, &mut acct, &signals.stop, &mut on_tick);
+            let result = run::live(
+                &mut captures,
+                &mut acct,
+                Some(&mut addrs),
+                &signals.stop,
+                &mut on_tick,
+            );
             notify.stopping();
             // libpcap's close tears the ring down with setsockopt(), which
             // the seccomp filter does not allow; the kernel releases the

@@ -19,6 +19,7 @@ use crate::capture::filter::{link_type_name, Filter, FilterError};
 use crate::capture::live::{LiveCapture, LiveError};
 use crate::config::Config;
 use crate::decode::{self, LinkType};
+use crate::localaddrs::AddrWatch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -199,13 +200,23 @@ pub fn wall_clock() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Applies interface address changes to the local networks.
+fn follow_addresses(addrs: &mut Option<&mut AddrWatch>, acct: &mut Accounts) {
+    if let Some(nets) = addrs.as_deref_mut().and_then(AddrWatch::update) {
+        acct.set_local(nets);
+    }
+}
+
 /// Captures on every interface until `stop` is set or a capture fails.
 /// Single-threaded: polls the capture descriptors, drains each in batches,
 /// and once a tick reads the kernel counters and hands the counters to
-/// `on_tick` (publishing, checkpoints, signals, the watchdog).
+/// `on_tick` (publishing, checkpoints, signals, the watchdog). `addrs`
+/// (polled with the captures) keeps the local networks in step with the
+/// interfaces' addresses.
 pub fn live(
     captures: &mut [LiveCapture],
     acct: &mut Accounts,
+    mut addrs: Option<&mut AddrWatch>,
     stop: &AtomicBool,
     on_tick: &mut dyn FnMut(&mut Accounts, &[InterfaceStats]),
 ) -> Result<Vec<InterfaceStats>, LiveError> {
@@ -223,6 +234,8 @@ pub fn live(
                 ifaces.push(c.stats()?);
             }
             acct.set_now(wall_clock());
+            // also retries a dump that is due without anything to read
+            follow_addresses(&mut addrs, acct);
             on_tick(acct, &ifaces);
             next_tick = now + TICK;
         }
@@ -237,7 +250,9 @@ pub fn live(
                 .collect();
             let mut pfds: Vec<PollFd<'_>> = fds
                 .iter()
-                .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+                .copied()
+                .chain(addrs.as_ref().map(|w| w.fd()))
+                .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
                 .collect();
             match poll(&mut pfds, timeout) {
                 Ok(_) => pfds
@@ -245,9 +260,14 @@ pub fn live(
                     .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
                     .collect::<Vec<bool>>(),
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => vec![true; captures.len()],
+                Err(_) => vec![true; pfds.len()],
             }
         };
+        // address changes before packets: what is captured after a change
+        // is judged by it
+        if ready.get(captures.len()) == Some(&true) {
+            follow_addresses(&mut addrs, acct);
+        }
         for (c, ready) in captures.iter_mut().zip(ready) {
             if ready {
                 // drain what is there, a batch at a time, without starving

@@ -216,3 +216,201 @@ fn interface_that_disappears_ends_capd_with_an_error() {
     );
     assert_eq!(err.matches("disappeared").count(), 1, "said once: {err}");
 }
+
+/// Sends `n` UDP datagrams to `dst` (IPv4 or IPv6) from namespace `ns`.
+fn send_udp_to(ns: &str, dst: &str, n: usize) {
+    let family = if dst.contains(':') {
+        "AF_INET6"
+    } else {
+        "AF_INET"
+    };
+    let code = format!(
+        "import socket,time\ns=socket.socket(socket.{family},socket.SOCK_DGRAM)\nfor i in range({n}):\n    s.sendto(b'x'*100,('{dst}',9999))\n    time.sleep(0.002)\n"
+    );
+    sh(&["ip", "netns", "exec", ns, "python3", "-c", &code]);
+}
+
+#[test]
+fn an_address_is_local_only_while_the_interface_has_it() {
+    if !is_root() {
+        eprintln!("skipped: live capture tests need root (CI runs them as root)");
+        return;
+    }
+    let p = Pair::new("x");
+    // X4 / X6 are not va's addresses at first. b reaches them without
+    // ARP or neighbour discovery (which would fail while nobody owns
+    // them) through permanent neighbour entries for va's MAC; a packet to
+    // them crosses va whether or not va has them.
+    let (x4, x6) = ("10.77.0.50", "fd77::50");
+    sh(&[
+        "ip",
+        "-n",
+        &p.a,
+        "link",
+        "set",
+        "va",
+        "address",
+        "02:77:00:00:00:01",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &p.b,
+        "addr",
+        "add",
+        "fd77::2/64",
+        "dev",
+        "vb",
+        "nodad",
+    ]);
+    for x in [x4, x6] {
+        sh(&[
+            "ip",
+            "-n",
+            &p.b,
+            "neigh",
+            "replace",
+            x,
+            "lladdr",
+            "02:77:00:00:00:01",
+            "dev",
+            "vb",
+            "nud",
+            "permanent",
+        ]);
+    }
+    let dump = std::env::temp_dir().join(format!("capd-addrs-{}.json", std::process::id()));
+    let err = std::env::temp_dir().join(format!("capd-addrs-{}.err", std::process::id()));
+    let child = Command::new("ip")
+        .args(["netns", "exec", &p.a, BIN, "-i", "va", "--no-web", "-v"])
+        // UDP only: while X is va's, the kernel answers with ICMP errors,
+        // which are not what is being counted here
+        .args(["-f", "udp", "--dump-json"])
+        .arg(&dump)
+        .args(isolated())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let kill = |sig| {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig);
+    };
+    let t0 = std::time::Instant::now();
+    while promiscuity(&p.a, "va") == 0 && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if promiscuity(&p.a, "va") != 1 {
+        kill(nix::sys::signal::Signal::SIGKILL);
+        panic!(
+            "capd never captured: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+    }
+    // capd reads the change as soon as the kernel announces it; the pause
+    // only keeps packets that were already in flight out of the next phase
+    let settle = || std::thread::sleep(Duration::from_millis(500));
+    // 1: X is nobody's address here: remote to remote, "other"
+    send_udp_to(&p.b, x4, 10);
+    send_udp_to(&p.b, x6, 11);
+    settle();
+    // 2: va has X: traffic into the local network, "in"
+    sh(&[
+        "ip",
+        "-n",
+        &p.a,
+        "addr",
+        "add",
+        &format!("{x4}/24"),
+        "dev",
+        "va",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &p.a,
+        "addr",
+        "add",
+        &format!("{x6}/64"),
+        "dev",
+        "va",
+        "nodad",
+    ]);
+    settle();
+    send_udp_to(&p.b, x4, 20);
+    send_udp_to(&p.b, x6, 21);
+    settle();
+    // 3: X is gone again: "other"
+    sh(&[
+        "ip",
+        "-n",
+        &p.a,
+        "addr",
+        "del",
+        &format!("{x4}/24"),
+        "dev",
+        "va",
+    ]);
+    sh(&[
+        "ip",
+        "-n",
+        &p.a,
+        "addr",
+        "del",
+        &format!("{x6}/64"),
+        "dev",
+        "va",
+    ]);
+    settle();
+    send_udp_to(&p.b, x4, 40);
+    send_udp_to(&p.b, x6, 41);
+    settle();
+    kill(nix::sys::signal::Signal::SIGTERM);
+    let mut child = child;
+    let status = child.wait().unwrap();
+    let log = std::fs::read_to_string(&err).unwrap_or_default();
+    let _ = std::fs::remove_file(&err);
+    assert!(status.success(), "{status:?}: {log}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&dump);
+    let udp = doc["protocols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["proto"] == 17)
+        .cloned()
+        .unwrap_or_else(|| panic!("no UDP row in {doc}"));
+    assert_eq!(udp["packets_in"], 20 + 21, "{udp}\n{log}");
+    assert_eq!(udp["packets_other"], 10 + 11 + 40 + 41, "{udp}\n{log}");
+    assert_eq!(udp["packets_out"], 0, "{udp}");
+    let graphed: u64 = doc["graphs"]["minutes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["packets_in"].as_u64().unwrap())
+        .sum();
+    assert_eq!(graphed, 20 + 21);
+    // the hosts' own counters are unchanged by the direction
+    let host = |ip: &str| {
+        doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["ip"] == ip)
+            .cloned()
+            .unwrap_or_else(|| panic!("no host {ip} in {doc}"))
+    };
+    assert_eq!(host(x4)["packets_in"], 10 + 20 + 40);
+    assert_eq!(host(x6)["packets_in"], 11 + 21 + 41);
+    // at the end: va's own address is local, X no longer is
+    let nets: Vec<&str> = doc["local_networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(nets.contains(&"10.77.0.1/32"), "{nets:?}");
+    assert!(
+        !nets.iter().any(|n| n.starts_with(x4) || n.starts_with(x6)),
+        "{nets:?}"
+    );
+}

@@ -130,6 +130,13 @@ impl Accounts {
         Accounts::new(self.limits, self.local.clone())
     }
 
+    /// Replaces the local networks (live capture: an interface address
+    /// came or went). Packets from now on are judged by the new set;
+    /// nothing already counted changes.
+    pub fn set_local(&mut self, local: LocalNets) {
+        self.local = local;
+    }
+
     /// Advances "now" without a packet (live capture: the clock ticks even
     /// when the link is quiet).
     pub fn set_now(&mut self, t: u64) {

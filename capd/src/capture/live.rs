@@ -4,8 +4,7 @@
 use std::os::fd::{AsRawFd, RawFd};
 
 use common::model::{CaptureCounts, InterfaceStats};
-use common::net::LocalNet;
-use pcap::{Active, Capture, Device};
+use pcap::{Active, Capture};
 
 use super::filter::link_type_name;
 use crate::account::{Accounts, Pipeline};
@@ -195,22 +194,6 @@ fn lock_filter(fd: RawFd) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
-}
-
-/// The interface's own addresses, as host networks (/32, /128), which count
-/// as local (`counting.md` §5).
-pub fn interface_addresses(iface: &str) -> Vec<LocalNet> {
-    let Ok(devs) = Device::list() else {
-        return Vec::new();
-    };
-    devs.into_iter()
-        .filter(|d| d.name == iface)
-        .flat_map(|d| d.addresses)
-        .filter_map(|a| {
-            let prefix = if a.addr.is_ipv4() { 32 } else { 128 };
-            LocalNet::new(a.addr, prefix).ok()
-        })
-        .collect()
 }
 
 #[cfg(test)]
