@@ -9,7 +9,8 @@
 //! * capd keeps counting during the load: while the sender runs, any two
 //!   samples of `totals.packets` at least 2.5 s apart differ (no stall);
 //! * afterwards `totals.packets` equals exactly the datagrams sent (the
-//!   capture filter admits only them), capd and webd still run.
+//!   capture filter admits only them), capd and webd still run;
+//! * killed capd, its webd (another user by then) exits by itself.
 //!
 //! Root only (network namespaces; skipped with a message otherwise), needs
 //! `wrk` (tests/run.sh installs it) and darkstat-capd built next to
@@ -368,7 +369,38 @@ fn webd_answers_and_capd_counts_under_load() {
         "capd exited: {}",
         log_of(&capd_log)
     );
+    // capd started webd as root and webd became the web user, so capd
+    // cannot signal it; with --exit-with-parent webd still ends by itself
+    // when capd is killed.
+    let capd_pid = capd.0.id();
+    let webd_pid: u32 =
+        std::fs::read_to_string(format!("/proc/{capd_pid}/task/{capd_pid}/children"))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .expect("capd has a webd child")
+            .parse()
+            .unwrap();
     drop(capd);
+    let exited = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map(|st| {
+                st.lines()
+                    .any(|l| l.starts_with("State:") && l.contains('Z'))
+            })
+            .unwrap_or(true)
+    };
+    let t = Instant::now();
+    while !exited(webd_pid) && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !exited(webd_pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(webd_pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        panic!("webd (pid {webd_pid}) still runs 5 s after capd was killed");
+    }
     for f in [&capd_log, &wrk_log, &socket] {
         let _ = std::fs::remove_file(f);
     }
