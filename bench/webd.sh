@@ -304,27 +304,29 @@ for spec in "${CAPTURES[@]}"; do
 
 	log "$name: starting darkstat (port 8001) and darkstat-rs (port 8002), both importing $hosts hosts"
 	t0=$EPOCHREALTIME
-	ins "$DARKSTAT" -i vs -f 'udp and dst port 9999' --import "$TMP/import.db" -b 127.0.0.1 -p 8001 \
+	# (ip netns exec replaces itself with the program: $! is the program)
+	ip netns exec "$NS_S" "$DARKSTAT" -i vs -f 'udp and dst port 9999' --import "$TMP/import.db" -b 127.0.0.1 -p 8001 \
 		--no-dns --no-daemon "${limits[@]}" --ports-keep 65535 >/dev/null 2>"$OUT/webd-$name-darkstat.log" &
 	ds_pid=$!
 	PIDS+=("$ds_pid")
 	wait_http 8001 /graphs.xml 300 || { cat "$OUT/webd-$name-darkstat.log" >&2; die "darkstat did not start"; }
 	result "$name" darkstat start_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
 	t0=$EPOCHREALTIME
-	ins "$CAPD" -i vs -f 'udp and dst port 9999' --import "$TMP/import.db" --no-state --socket "$TMP/capd.sock" \
+	ip netns exec "$NS_S" "$CAPD" -i vs -f 'udp and dst port 9999' --import "$TMP/import.db" --no-state --socket "$TMP/capd.sock" \
 		-b 127.0.0.1 -p 8002 --no-dns "${limits[@]}" >/dev/null 2>"$OUT/webd-$name-capd.log" &
 	capd_pid=$!
 	PIDS+=("$capd_pid")
 	wait_http 8002 /graphs.xml 300 || { cat "$OUT/webd-$name-capd.log" >&2; die "darkstat-rs did not start"; }
 	result "$name" capd start_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
 
-	# Both hold every host: the last host of /hosts/?sort=ip on each page
-	# ranges, and the host counts the pages print.
+	# Both hold every host ("(1–30 of N)" on both /hosts/ pages).
 	ins curl -s "http://127.0.0.1:8001/hosts/" >"$TMP/ds-hosts.html"
 	ins curl -s "http://127.0.0.1:8002/hosts/" >"$TMP/rs-hosts.html"
 	ds_n=$(grep -o 'of [0-9,]*' "$TMP/ds-hosts.html" | head -1 | tr -dc 0-9)
 	rs_n=$(grep -o 'of [0-9,]*' "$TMP/rs-hosts.html" | head -1 | tr -dc 0-9)
 	log "$name: hosts shown: darkstat $ds_n, darkstat-rs $rs_n (capture: $hosts)"
+	[[ $ds_n == "$hosts" && $rs_n == "$hosts" ]] ||
+		die "$name: expected $hosts hosts on both /hosts/ pages (see $OUT/webd-$name-*.log)"
 	result "$name" darkstat hosts "${ds_n:-?}"
 	result "$name" capd hosts "${rs_n:-?}"
 
@@ -352,6 +354,11 @@ for spec in "${CAPTURES[@]}"; do
 	kill "$ds_pid" "$capd_pid" 2>/dev/null || true
 	wait "$ds_pid" "$capd_pid" 2>/dev/null || true
 	PIDS=()
+	# the ports are free again before the next round binds them
+	for ((i = 0; i < 50; i++)); do
+		ins ss -Htln 'sport = :8001 or sport = :8002' | grep -q . || break
+		sleep 0.2
+	done
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
