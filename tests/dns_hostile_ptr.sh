@@ -12,7 +12,15 @@
 # In the client namespace it runs webd's `dns_netns` test, which reads that
 # resolv.conf and checks every hostile answer becomes NameState::Invalid,
 # the control names resolve, and the log holds no control bytes.
-# All DNS traffic stays on the veth pair; no address of the host changes.
+# Then, in the same client namespace, the pages end to end: darkstat-capd
+# -r serves tests/ptr_hosts_pcap.py's capture (only hosts the fake server
+# answers for) and starts darkstat-webd, which resolves through the fake
+# server; /hosts/, /hosts/?full=yes, /, every /hosts/<ip>/ and
+# /api/v1/stats must show "(invalid PTR)" for each hostile name, the good
+# control name, no markup, no control bytes and no injected header, and
+# webd's log must hold the refused names escaped.
+# All DNS and HTTP traffic stays inside the two namespaces; no address of
+# the host changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -25,14 +33,23 @@ command -v ip >/dev/null || skip "the ip command (iproute2) is missing"
 command -v python3 >/dev/null || skip "python3 is missing"
 
 # Build first, so the namespaces live only as long as the check.
-echo "dns_hostile_ptr.sh: building the dns_netns test"
-bin="$(cargo test -p darkstat-webd --test dns_netns --no-run --message-format=json |
+echo "dns_hostile_ptr.sh: building the dns_netns test, darkstat-capd and darkstat-webd"
+# artifact NAME: the executable cargo reports for target NAME on stdin
+artifact() {
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "dns_netns":
-        print(m["executable"])')"
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == sys.argv[1]:
+        print(m["executable"])' "$1"
+}
+bin="$(cargo test -p darkstat-webd --test dns_netns --no-run --message-format=json | artifact dns_netns)"
 [ -x "$bin" ] || fail "could not build the dns_netns test binary"
+built="$(cargo build -p darkstat-capd -p darkstat-webd --message-format=json)"
+capd_bin="$(artifact darkstat-capd <<<"$built")"
+webd_bin="$(artifact darkstat-webd <<<"$built")"
+[ -x "$capd_bin" ] && [ -x "$webd_bin" ] || fail "could not build darkstat-capd and darkstat-webd"
+# capd starts the darkstat-webd beside it
+[ "$(dirname "$capd_bin")" = "$(dirname "$webd_bin")" ] || fail "capd and webd built in different directories"
 
 srv_ns="dsptrS$$"
 cli_ns="dsptrC$$"
@@ -42,9 +59,11 @@ srv_addr=198.18.53.2
 cli_addr=198.18.53.1
 work="$(mktemp -d /tmp/dns_hostile_ptr.XXXXXX)"
 dns_pid=""
+capd_pid=""
 made_netns_dir=""
 
 cleanup() {
+    if [ -n "$capd_pid" ]; then kill "$capd_pid" 2>/dev/null || true; wait "$capd_pid" 2>/dev/null || true; fi
     if [ -n "$dns_pid" ]; then kill "$dns_pid" 2>/dev/null || true; wait "$dns_pid" 2>/dev/null || true; fi
     ip netns del "$srv_ns" 2>/dev/null || true
     ip netns del "$cli_ns" 2>/dev/null || true
@@ -105,34 +124,119 @@ grep -qF 'invalid PTR "line\r\nInjected: yes.evil"' "$work/test.log" ||
 queries="$(grep -c ' -> ' "$work/fake_dns.log" || true)"
 [ "$queries" -eq 10 ] || fail "expected 10 queries at fake_dns.py, got $queries"
 
-# check_page_clean FILE: a page that shows hosts with the hostile names
-# above must contain "(invalid PTR)" and none of their markup or bytes.
-check_page_clean() {
-    local page="$1"
-    grep -q '(invalid PTR)' "$page" || fail "$page: no (invalid PTR) marker"
-    if LC_ALL=C grep -naiE '<img|<svg|<script|onerror=|onload=|<i>|Injected:' "$page"; then
-        fail "$page: hostile markup injected"
-    fi
-    if LC_ALL=C grep -naP '[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]' "$page"; then
-        fail "$page: control bytes"
-    fi
+# ---------------------------------------------------------------------------
+# Page level: the real programs in the client namespace. darkstat-capd -r
+# reads a capture whose every host has a PTR answer fake_dns.py knows
+# (tests/ptr_hosts_pcap.py), keeps serving it and starts darkstat-webd,
+# which reads the namespace's /etc/resolv.conf at start like any webd and
+# so asks only the fake server. webd listens on 127.0.0.1 of the client
+# namespace; curl runs there too.
+echo "dns_hostile_ptr.sh: page level: capd -r + webd in $cli_ns"
+python3 "$root/tests/ptr_hosts_pcap.py" "$work/ptr.pcap"
+# webd runs as darkstat-rs-web and must reach the socket inside $work.
+chmod 755 "$work"
+ip netns exec "$cli_ns" "$capd_bin" -r "$work/ptr.pcap" --no-state --socket "$work/capd.sock" \
+    -b 127.0.0.1 -p 8667 </dev/null >"$work/capd.log" 2>&1 &
+capd_pid=$!
+
+# fetch PATH NAME: GET into $work/NAME.body (headers in $work/NAME.head);
+# prints the status code.
+fetch() {
+    ip netns exec "$cli_ns" curl -s --max-time 10 -D "$work/$2.head" -o "$work/$2.body" \
+        -w '%{http_code}' "http://127.0.0.1:8667$1" || true
 }
 
-# HOOK (page level, issue 3 "escaping tests"): once webd serves /hosts/,
-# start capd (-r on a capture with traffic from 198.51.100.1-7, .200 and
-# .201) and webd inside "$cli_ns" (its /etc/resolv.conf already names the
-# fake server; bind webd to 127.0.0.1 there), fetch /hosts/ and
-# /hosts/198.51.100.1/ with curl inside "$cli_ns" until the names settle,
-# and call check_page_clean on each saved page. Set DARKSTAT_PTR_PAGES to a
-# script that does this (it gets $cli_ns and $work and prints the page
-# files) to run it now.
-if [ -n "${DARKSTAT_PTR_PAGES:-}" ]; then
-    pages="$(CLI_NS="$cli_ns" WORK="$work" "$DARKSTAT_PTR_PAGES")" || fail "$DARKSTAT_PTR_PAGES failed"
-    [ -n "$pages" ] || fail "$DARKSTAT_PTR_PAGES produced no pages"
-    for p in $pages; do check_page_clean "$p"; done
-    echo "dns_hostile_ptr.sh: page level: $(echo "$pages" | wc -w) pages clean"
-else
-    echo "dns_hostile_ptr.sh: page level: not run yet (pages not available; see HOOK)"
+# Showing /hosts/ starts the lookups of the hosts on it; wait until no
+# name is still "(resolving…)".
+settled=""
+for _ in $(seq 100); do
+    kill -0 "$capd_pid" 2>/dev/null || { cat "$work/capd.log" >&2; fail "capd exited"; }
+    if [ "$(fetch /hosts/ hosts)" = 200 ] && grep -q '198\.51\.100\.200' "$work/hosts.body" &&
+        ! grep -q '(resolving' "$work/hosts.body"; then
+        settled=1
+        break
+    fi
+    sleep 0.2
+done
+[ -n "$settled" ] || { cat "$work/capd.log" >&2; fail "/hosts/ never showed settled names"; }
+
+# check_clean NAME: no hostile markup, no control bytes in the body and
+# well-formed headers (nothing injected by a CR/LF in a name).
+check_clean() {
+    local body="$work/$1.body" head="$work/$1.head"
+    if LC_ALL=C grep -naiE '<img|<svg[^>]*onload|<script|onerror=|onload=|<i>|Injected' "$body"; then
+        fail "$1: hostile markup injected"
+    fi
+    if LC_ALL=C grep -naP '[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]' "$body" | cat -v; then
+        fail "$1: control bytes in the body"
+    fi
+    # Every header line is "Name: printable text" ending in CR; the first
+    # is the status line; the head ends with an empty line.
+    if LC_ALL=C sed 1d "$head" | grep -navP '^([!#-'"'"'*+.0-9A-Z^_`a-z|~-]+: [\x20-\x7e]*)?\r$' | cat -v | grep .; then
+        fail "$1: malformed header line"
+    fi
+    if LC_ALL=C grep -qai '^Injected' "$head"; then fail "$1: injected header"; fi
+}
+# expect NAME COUNT TEXT: TEXT (fixed string) occurs exactly COUNT times.
+expect() {
+    local n
+    n="$(grep -oF -- "$3" "$work/$1.body" | wc -l || true)"
+    [ "$n" -eq "$2" ] || fail "$1: expected $2 × '$3', found $n"
+}
+
+pages=0
+check_clean hosts
+# 9 hostile hosts, one good name, the NXDOMAIN host shows no name
+expect hosts 9 '(invalid PTR)'
+expect hosts 1 'good-host.example'
+pages=$((pages + 1))
+
+[ "$(fetch '/hosts/?full=yes' full)" = 200 ] || fail "/hosts/?full=yes"
+check_clean full
+expect full 9 '(invalid PTR)'
+expect full 1 'good-host.example'
+pages=$((pages + 1))
+
+[ "$(fetch / overview)" = 200 ] || fail "/"
+check_clean overview
+# the top 10 of 11 hosts: the good host leads (all traffic goes to it)
+expect overview 1 'good-host.example'
+n_inv="$(grep -oF "(invalid PTR)" "$work/overview.body" | wc -l || true)"
+[ "$n_inv" -ge 8 ] || fail "/: expected at least 8 × (invalid PTR), found $n_inv"
+pages=$((pages + 1))
+
+for ip in 198.51.100.1 198.51.100.2 198.51.100.3 198.51.100.4 198.51.100.5 \
+    198.51.100.6 198.51.100.7 2001:db8::1 2001:db8::2 198.51.100.200 198.51.100.201; do
+    name="host-${ip//:/_}"
+    [ "$(fetch "/hosts/$ip/" "$name")" = 200 ] || fail "/hosts/$ip/"
+    check_clean "$name"
+    case "$ip" in
+    198.51.100.200) expect "$name" 1 'good-host.example'; expect "$name" 0 '(invalid PTR)' ;;
+    198.51.100.201) expect "$name" 0 '(invalid PTR)'; expect "$name" 1 '(unknown)' ;;
+    *) expect "$name" 1 '(invalid PTR)' ;;
+    esac
+    pages=$((pages + 1))
+done
+
+# The API shows the good name and none of the hostile ones.
+[ "$(fetch /api/v1/stats api)" = 200 ] || fail "/api/v1/stats"
+check_clean api
+expect api 1 '"good-host.example"'
+pages=$((pages + 1))
+
+kill "$capd_pid" 2>/dev/null || true
+wait "$capd_pid" 2>/dev/null || true
+capd_pid=""
+
+# webd (capd's child, same log) logged each refused name escaped, and the
+# log holds no control bytes.
+if LC_ALL=C grep -naP '[\x00-\x08\x0b-\x1f\x7f]' "$work/capd.log" | cat -v | grep .; then
+    fail "control bytes in capd/webd's log"
 fi
+grep -qF 'invalid PTR "<img src=x onerror=alert(1)>.evil"' "$work/capd.log" ||
+    { cat "$work/capd.log" >&2; fail "webd did not log the refused markup name (escaped)"; }
+grep -qF 'invalid PTR "line\r\nInjected: yes.evil"' "$work/capd.log" ||
+    fail "webd did not log the CR/LF name escaped"
+echo "dns_hostile_ptr.sh: page level: $pages pages clean"
 
 echo "dns_hostile_ptr.sh: PASSED"

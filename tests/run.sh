@@ -18,10 +18,13 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 #                systemd-socket-activate and systemd itself for webd's tests
 #   tcpreplay    replays corpus captures into a veth (live == offline)
 #   chromium     the browser test of the pages (webd/tests/browser.sh)
-#   curl         the browser test waits for its servers with it
+#   curl         the browser test waits for its servers with it; the hostile
+#                PTR test fetches webd's pages with it
 #   darkstat     the reference darkstat 3.0.719 writes the export files that
 #                capd/tests/darkstat_real.rs imports (and bench/replay.sh races)
-needed=(libpcap-dev python3 pkg-config iproute2 util-linux systemd tcpreplay chromium curl darkstat)
+#   wrk          webd/tests/live_load.rs: 256 connections on /hosts/ while
+#                capd captures live (also bench/webd.sh)
+needed=(libpcap-dev python3 pkg-config iproute2 util-linux systemd tcpreplay chromium curl darkstat wrk)
 missing=()
 for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

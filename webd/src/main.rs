@@ -88,6 +88,9 @@ fn main() -> anyhow::Result<()> {
             // we serve.
             actix_web::rt::spawn(feed::run(socket, tx));
             server::spawn_warmer(state);
+            if let Some(ppid) = parent {
+                actix_web::rt::spawn(exit_with_parent(ppid));
+            }
             #[cfg(feature = "test-hooks")]
             if let Some(hook) = test_hook {
                 actix_web::rt::spawn(async move {
@@ -99,6 +102,22 @@ fn main() -> anyhow::Result<()> {
             http.await
         })
         .context("serving HTTP")
+}
+
+/// `--exit-with-parent`: exits once the process that started webd is gone
+/// (webd is then re-parented, so getppid changes). The parent-death signal
+/// set in `privdrop` does not cover this: the kernel sends it with the
+/// dying parent's credentials, and capd, running as its own user by then,
+/// may not signal a webd that became the web user.
+async fn exit_with_parent(ppid: i32) {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if nix::unistd::getppid().as_raw() != ppid {
+            eprintln!("darkstat-webd: the process that started it (pid {ppid}) is gone; exiting");
+            std::process::exit(0);
+        }
+    }
 }
 
 /// Raises the soft limit on open files to what the connection limits need

@@ -72,6 +72,8 @@ fn unconditional() -> Vec<(i64, &'static str)> {
         (libc::SYS_sched_yield, "sched_yield"),
         (libc::SYS_gettid, "gettid"),
         (libc::SYS_getpid, "getpid"),
+        // --exit-with-parent polls it once a second
+        (libc::SYS_getppid, "getppid"),
         (libc::SYS_exit, "exit"),
         (libc::SYS_exit_group, "exit_group"),
         // event loops
