@@ -43,6 +43,9 @@ use std::time::{Duration, Instant};
 use capd::persist::darkstat::{parse, DarkstatExport};
 use common::model::{GraphBar, Snapshot};
 use support::isolated;
+use support::netns::{sh, Netns as Ns};
+use support::sandboxed::{term, wait_sandboxed};
+use support::user::ensure_user;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 const DARKSTAT: &str = "darkstat";
@@ -92,43 +95,10 @@ fn darkstat_version() -> Option<String> {
 
 fn root() -> bool {
     let r = nix::unistd::geteuid().is_root();
-    if r && nix::unistd::User::from_name("darkstat-rs")
-        .unwrap()
-        .is_none()
-    {
-        let _ = Command::new("useradd")
-            .args(["--system", "--no-create-home", "darkstat-rs"])
-            .status();
+    if r {
+        ensure_user();
     }
     r
-}
-
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0])
-        .args(&args[1..])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "{args:?}");
-}
-
-/// A network namespace made by the test, deleted when dropped.
-struct Ns(String);
-
-impl Ns {
-    fn new(tag: &str) -> Ns {
-        let n = format!("dsx{tag}{}", std::process::id() % 100_000);
-        sh(&["ip", "netns", "add", &n]);
-        let ns = Ns(n);
-        sh(&["ip", "-n", &ns.0, "link", "set", "lo", "up"]);
-        ns
-    }
-}
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
 }
 
 /// A directory capd's user (and darkstat's, nobody) may write.
@@ -180,28 +150,6 @@ fn capd_read(pcap: &Path, local: Option<&str>) -> Snapshot {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn wait_sandboxed(child: &Child, what: &str) {
-    let t0 = Instant::now();
-    while !std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .unwrap_or_default()
-        .contains("Seccomp:\t2")
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "{what} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn term(child: &Child) {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
 }
 
 /// Starts capd capturing `iface` in `ns` (no state; statistics dumped to
@@ -426,7 +374,7 @@ fn read_mode_exports_hold_capds_counts_and_import_exactly() {
         assert!(p.exists(), "corpus capture {} missing", p.display());
         cases.push((f.into(), p, None));
     }
-    let ns = is_root.then(|| Ns::new("i"));
+    let ns = is_root.then(|| Ns::new("dsx", "i"));
 
     for (name, pcap, local) in &cases {
         let db = dir.join(format!("{name}.db"));
@@ -495,7 +443,7 @@ fn live_darkstat_graphs_import_at_their_times() {
         return;
     }
     let dir = work_dir("live");
-    let (a, b) = (Ns::new("a"), Ns::new("b"));
+    let (a, b) = (Ns::new("dsx", "a"), Ns::new("dsx", "b"));
     sh(&[
         "ip", "-n", &a.0, "link", "add", "vda", "type", "veth", "peer", "name", "vdb", "netns",
         &b.0,
@@ -593,7 +541,7 @@ fn live_darkstat_graphs_import_at_their_times() {
     }
 
     // import into capd: hosts as exported, bars at darkstat's times
-    let ns = Ns::new("j");
+    let ns = Ns::new("dsx", "j");
     let imported = capd_import(&ns, &db, &dir, "live");
     check_import("live", &imported, &export);
     let series = imported.graphs.series();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use support::isolated;
+use support::netns::{sh, VethPair};
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
@@ -16,43 +17,13 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
-    assert!(st.success(), "{args:?} failed");
-}
-
-/// Two namespaces joined by a veth pair, removed on drop.
-struct Pair {
-    a: String,
-    b: String,
-}
-
-impl Pair {
-    fn new(tag: &str) -> Pair {
-        let id = std::process::id() % 100_000;
-        let p = Pair {
-            a: format!("dsa{tag}{id}"),
-            b: format!("dsb{tag}{id}"),
-        };
-        sh(&["ip", "netns", "add", &p.a]);
-        sh(&["ip", "netns", "add", &p.b]);
-        sh(&[
-            "ip", "-n", &p.a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns",
-            &p.b,
-        ]);
-        sh(&["ip", "-n", &p.a, "addr", "add", "10.77.0.1/24", "dev", "va"]);
-        sh(&["ip", "-n", &p.b, "addr", "add", "10.77.0.2/24", "dev", "vb"]);
-        sh(&["ip", "-n", &p.a, "link", "set", "va", "up"]);
-        sh(&["ip", "-n", &p.b, "link", "set", "vb", "up"]);
-        p
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.a]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.b]).status();
-    }
+/// Two namespaces joined by a veth pair with 10.77.0.1/24 on `va` (in
+/// `a`) and 10.77.0.2/24 on `vb` (in `b`).
+fn pair(tag: &str) -> VethPair {
+    let p = VethPair::new("ds", tag);
+    sh(&["ip", "-n", &p.a, "addr", "add", "10.77.0.1/24", "dev", "va"]);
+    sh(&["ip", "-n", &p.b, "addr", "add", "10.77.0.2/24", "dev", "vb"]);
+    p
 }
 
 /// Sends `n` UDP datagrams of `payload` bytes from namespace `ns`.
@@ -86,7 +57,7 @@ fn live_counts_rise_with_traffic_and_promisc_is_on_only_while_running() {
         eprintln!("skipped: live capture tests need root (CI runs them as root)");
         return;
     }
-    let p = Pair::new("l");
+    let p = pair("l");
     let dump = std::env::temp_dir().join(format!("capd-live-{}.json", std::process::id()));
     assert_eq!(promiscuity(&p.a, "va"), 0);
     let child = Command::new("ip")
@@ -195,7 +166,7 @@ fn interface_that_disappears_ends_capd_with_an_error() {
         eprintln!("skipped: live capture tests need root (CI runs them as root)");
         return;
     }
-    let p = Pair::new("g");
+    let p = pair("g");
     let child = Command::new("ip")
         .args(["netns", "exec", &p.a, BIN, "-i", "va", "--no-web"])
         .args(isolated())
@@ -236,7 +207,7 @@ fn an_address_is_local_only_while_the_interface_has_it() {
         eprintln!("skipped: live capture tests need root (CI runs them as root)");
         return;
     }
-    let p = Pair::new("x");
+    let p = pair("x");
     // X4 / X6 are not va's addresses at first. b reaches them without
     // ARP or neighbour discovery (which would fail while nobody owns
     // them) through permanent neighbour entries for va's MAC; a packet to

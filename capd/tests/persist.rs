@@ -4,53 +4,30 @@
 //! one is kept aside, SIGUSR2 saves, SIGUSR1 saves and resets, a full disk
 //! loses nothing already saved.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::netns::Netns as Ns;
+use support::sandboxed::{signal, wait_sandboxed};
+use support::user::{ensure_user, owned_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
 fn root() -> bool {
     let r = nix::unistd::geteuid().is_root();
-    if !r {
+    if r {
+        ensure_user();
+    } else {
         eprintln!("skipped: persistence tests capture live and need root (CI runs them as root)");
-    } else if nix::unistd::User::from_name("darkstat-rs")
-        .unwrap()
-        .is_none()
-    {
-        let _ = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                "darkstat-rs",
-            ])
-            .status();
     }
     r
 }
 
-struct Ns(String);
-
 impl Ns {
-    fn new(tag: &str) -> Ns {
-        let n = format!("dsp{tag}{}", std::process::id() % 100_000);
-        assert!(Command::new("ip")
-            .args(["netns", "add", &n])
-            .status()
-            .unwrap()
-            .success());
-        assert!(Command::new("ip")
-            .args(["-n", &n, "link", "set", "lo", "up"])
-            .status()
-            .unwrap()
-            .success());
-        Ns(n)
-    }
-
     fn udp(&self, n: usize) {
         let code = format!(
             "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nfor i in range({n}): s.sendto(b'x'*72,('127.0.0.1',9999))\n"
@@ -84,21 +61,8 @@ impl Ns {
     }
 }
 
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 fn state_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("capd-persist-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    let u = nix::unistd::User::from_name("darkstat-rs")
-        .unwrap()
-        .unwrap();
-    nix::unistd::chown(&d, Some(u.uid), Some(u.gid)).unwrap();
-    d
+    owned_dir(std::env::temp_dir().join(format!("capd-persist-{}-{tag}", std::process::id())))
 }
 
 fn start(ns: &Ns, dir: &Path, extra: &[&str]) -> Child {
@@ -122,21 +86,9 @@ fn start(ns: &Ns, dir: &Path, extra: &[&str]) -> Child {
         .spawn()
         .unwrap();
     // capturing once the sandbox is up
-    let t0 = Instant::now();
-    loop {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-        if s.contains("Seccomp:\t2") {
-            break;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(20), "capd did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_sandboxed(&child, "capd");
     std::thread::sleep(Duration::from_millis(300));
     child
-}
-
-fn signal(c: &Child, s: nix::sys::signal::Signal) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), s).unwrap();
 }
 
 fn stop(c: Child) -> String {
@@ -176,7 +128,7 @@ fn statistics_survive_a_restart() {
     if !root() {
         return;
     }
-    let ns = Ns::new("r");
+    let ns = Ns::new("dsp", "r");
     let dir = state_dir("restart");
     let c = start(&ns, &dir, &[]);
     ns.udp(40);
@@ -198,7 +150,7 @@ fn corrupt_state_is_kept_aside_and_capd_starts_empty() {
     if !root() {
         return;
     }
-    let ns = Ns::new("c");
+    let ns = Ns::new("dsp", "c");
     let dir = state_dir("corrupt");
     let state = dir.join("darkstat-rs.state");
     std::fs::write(&state, b"DSRSSTAT garbage that is no state file").unwrap();
@@ -224,7 +176,7 @@ fn sigusr2_saves_and_sigusr1_saves_then_resets() {
     if !root() {
         return;
     }
-    let ns = Ns::new("u");
+    let ns = Ns::new("dsp", "u");
     let dir = state_dir("usr");
     let state = dir.join("darkstat-rs.state");
     let c = start(&ns, &dir, &["--checkpoint", "0"]);
@@ -250,7 +202,7 @@ fn sigkill_during_checkpoints_never_leaves_a_broken_state() {
     if !root() {
         return;
     }
-    let ns = Ns::new("k");
+    let ns = Ns::new("dsp", "k");
     let dir = state_dir("kill");
     let state = dir.join("darkstat-rs.state");
     let mut last = 0;
@@ -290,7 +242,7 @@ fn full_disk_keeps_the_last_saved_state() {
     if !root() {
         return;
     }
-    let ns = Ns::new("f");
+    let ns = Ns::new("dsp", "f");
     let dir = state_dir("full");
     // a 64 KiB tmpfs: the first state fits, a later one does not
     let ok = Command::new("mount")
@@ -349,7 +301,7 @@ fn graphs_continue_across_a_restart_with_zero_bars_for_the_downtime() {
     if !root() {
         return;
     }
-    let ns = Ns::new("g");
+    let ns = Ns::new("dsp", "g");
     let dir = state_dir("graphs");
     let c = start(&ns, &dir, &[]);
     let first = ns.udp_in_graph(20);

@@ -8,11 +8,13 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use support::isolated;
+use support::netns::{sh, VethPair};
+use support::sandboxed::{term, wait_sandboxed};
+use support::user::ensure_user;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
@@ -32,17 +34,6 @@ fn corpus() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"))
         .join("pcaps")
-}
-
-fn sh(args: &[&str]) {
-    assert!(
-        Command::new(args[0])
-            .args(&args[1..])
-            .status()
-            .unwrap()
-            .success(),
-        "{args:?}"
-    );
 }
 
 /// The comparable part of a document: hosts with their tables, global
@@ -102,29 +93,12 @@ fn replayed_captures_count_as_read_captures() {
         eprintln!("skipped: tcpreplay not installed (tests/run.sh installs it)");
         return;
     }
-    if nix::unistd::User::from_name("darkstat-rs")
-        .unwrap()
-        .is_none()
-    {
-        let _ = Command::new("useradd")
-            .args(["--system", "--no-create-home", "darkstat-rs"])
-            .status();
-    }
+    ensure_user();
     let id = std::process::id() % 100_000;
-    let (a, b) = (format!("dsra{id}"), format!("dsrb{id}"));
-    sh(&["ip", "netns", "add", &a]);
-    sh(&["ip", "netns", "add", &b]);
-    let cleanup = || {
-        let _ = Command::new("ip").args(["netns", "del", &a]).status();
-        let _ = Command::new("ip").args(["netns", "del", &b]).status();
-    };
-    sh(&[
-        "ip", "-n", &a, "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", &b,
-    ]);
-    sh(&["ip", "-n", &a, "link", "set", "va", "up"]);
-    sh(&["ip", "-n", &b, "link", "set", "vb", "up"]);
+    let pair = VethPair::new("dsr", "");
+    let (a, b) = (&pair.a, &pair.b);
     // no addresses, no IPv6 autoconfiguration: only replayed frames flow
-    for (ns, dev) in [(&a, "va"), (&b, "vb")] {
+    for (ns, dev) in [(a, "va"), (b, "vb")] {
         sh(&[
             "ip",
             "netns",
@@ -162,7 +136,7 @@ fn replayed_captures_count_as_read_captures() {
 
         let dump = dir.join(format!("{name}.json"));
         let child = Command::new("ip")
-            .args(["netns", "exec", &a, BIN, "-i", "va", "--no-web"])
+            .args(["netns", "exec", a, BIN, "-i", "va", "--no-web"])
             .args(isolated())
             .args([
                 "--hosts-max",
@@ -175,19 +149,12 @@ fn replayed_captures_count_as_read_captures() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let t0 = Instant::now();
-        while !std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-            .unwrap_or_default()
-            .contains("Seccomp:\t2")
-        {
-            assert!(t0.elapsed() < Duration::from_secs(20));
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_sandboxed(&child, "capd");
         sh(&[
             "ip",
             "netns",
             "exec",
-            &b,
+            b,
             "tcpreplay",
             "-q",
             "-i",
@@ -196,11 +163,7 @@ fn replayed_captures_count_as_read_captures() {
             "2000",
             pcap.to_str().unwrap(),
         ]);
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
+        term(&child);
         let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),
@@ -222,6 +185,5 @@ fn replayed_captures_count_as_read_captures() {
             "{name}: kernel drops"
         );
     }
-    cleanup();
     assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -8,12 +8,13 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use support::isolated;
+use support::netns::Netns;
+use support::sandboxed::wait_sandboxed;
+use support::user::{ensure_user, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
-const USER: &str = "darkstat-rs";
 
 fn root() -> bool {
     if nix::unistd::geteuid().is_root() {
@@ -25,60 +26,18 @@ fn root() -> bool {
     }
 }
 
-/// The dedicated user must exist (systemd/darkstat-rs.sysusers.conf makes
-/// it on a real install).
-fn ensure_user() {
-    if nix::unistd::User::from_name(USER).unwrap().is_none() {
-        let st = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                USER,
-            ])
-            .status()
-            .unwrap();
-        assert!(st.success() || nix::unistd::User::from_name(USER).unwrap().is_some());
-    }
-}
-
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("capd-sandbox-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
-/// A namespace with only `lo`, so capturing touches nothing else.
-struct Netns(String);
-
 impl Netns {
-    fn new(tag: &str) -> Netns {
-        let n = format!("dssb{tag}{}", std::process::id() % 100_000);
-        assert!(Command::new("ip")
-            .args(["netns", "add", &n])
-            .status()
-            .unwrap()
-            .success());
-        assert!(Command::new("ip")
-            .args(["-n", &n, "link", "set", "lo", "up"])
-            .status()
-            .unwrap()
-            .success());
-        Netns(n)
-    }
+    /// capd with `args`, in this namespace, apart from other tests' capd.
     fn run(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0])
-            .args(args)
-            .args(isolated());
+        let mut c = self.exec(args);
+        c.args(isolated());
         c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
     }
 }
 
@@ -92,19 +51,8 @@ fn status_field<'a>(status: &'a str, key: &str) -> &'a str {
 /// The pid of the darkstat-capd started through `ip netns exec` (which
 /// execs, so it is the child itself).
 fn wait_dropped(child: &Child) -> u32 {
-    let pid = child.id();
-    let t0 = Instant::now();
-    loop {
-        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        if s.contains("Seccomp:\t2") {
-            return pid;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "capd never entered its sandbox"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_sandboxed(child, "capd");
+    child.id()
 }
 
 fn check_every_thread(pid: u32) {
@@ -149,7 +97,7 @@ fn started_as_root_every_thread_drops_everything() {
     if !root() {
         return;
     }
-    let ns = Netns::new("r");
+    let ns = Netns::new("dssb", "r");
     let child = ns.run(&[BIN, "-i", "lo", "--no-web"]).spawn().unwrap();
     let pid = wait_dropped(&child);
     check_every_thread(pid);
@@ -161,7 +109,7 @@ fn chroot_is_the_process_root() {
     if !root() {
         return;
     }
-    let ns = Netns::new("c");
+    let ns = Netns::new("dssb", "c");
     let dir = scratch("chroot");
     let child = ns
         .run(&[
@@ -190,7 +138,7 @@ fn started_unprivileged_with_cap_net_raw_only() {
         eprintln!("skipped: setpriv (util-linux) not installed");
         return;
     }
-    let ns = Netns::new("u");
+    let ns = Netns::new("dssb", "u");
     let child = ns
         .run(&[
             "setpriv",
@@ -224,7 +172,7 @@ fn nobody_is_refused() {
     if !root() {
         return;
     }
-    let ns = Netns::new("n");
+    let ns = Netns::new("dssb", "n");
     let out = ns
         .run(&[BIN, "-i", "lo", "--no-web", "--user", "nobody"])
         .output()
@@ -249,7 +197,7 @@ mod hooks {
         if !root() {
             return;
         }
-        let ns = Netns::new("s");
+        let ns = Netns::new("dssb", "s");
         let out = hook(&ns, &[], "forbidden-syscall");
         assert_eq!(out.status.signal(), Some(libc::SIGSYS), "{out:?}");
     }
@@ -259,7 +207,7 @@ mod hooks {
         if !root() {
             return;
         }
-        let ns = Netns::new("f");
+        let ns = Netns::new("dssb", "f");
         let out = hook(&ns, &["-f", "udp"], "reattach-filter");
         assert!(out.status.success(), "{out:?}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("failed: Operation not permitted"));
@@ -270,7 +218,7 @@ mod hooks {
         if !root() {
             return;
         }
-        let ns = Netns::new("o");
+        let ns = Netns::new("dssb", "o");
         let dir = scratch("landlock");
         let inside = dir.join("inside.txt");
         std::fs::write(&inside, "x").unwrap();

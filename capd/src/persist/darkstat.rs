@@ -223,15 +223,12 @@ pub fn parse(bytes: &[u8]) -> Result<DarkstatExport, ImportError> {
             found: magic,
         });
     }
-    let offset = r.pos;
-    let tag = r.array::<4>("hosts section tag")?;
-    if tag != HOSTS_TAG {
-        return Err(ImportError::UnknownSection {
-            offset,
-            found: tag,
-            expected: "hosts section DA 'H' 'S' 01",
-        });
-    }
+    section_tag(
+        &mut r,
+        HOSTS_TAG,
+        "hosts section tag",
+        "hosts section DA 'H' 'S' 01",
+    )?;
 
     let offset = r.pos;
     let count = r.u32("host count")?;
@@ -258,15 +255,12 @@ pub fn parse(bytes: &[u8]) -> Result<DarkstatExport, ImportError> {
             graphs: None,
         });
     }
-    let offset = r.pos;
-    let tag = r.array::<4>("graph section tag")?;
-    if tag != GRAPH_TAG {
-        return Err(ImportError::UnknownSection {
-            offset,
-            found: tag,
-            expected: "graph section DA 'G' 'R' 01",
-        });
-    }
+    section_tag(
+        &mut r,
+        GRAPH_TAG,
+        "graph section tag",
+        "graph section DA 'G' 'R' 01",
+    )?;
     let graphs = graph_section(&mut r)?;
     if r.remaining() != 0 {
         return Err(ImportError::TrailingBytes {
@@ -345,6 +339,26 @@ fn hostname(raw: &[u8]) -> Option<String> {
     let name = std::str::from_utf8(raw).ok()?;
     let printable = !name.is_empty() && name.bytes().all(|b| (0x20..=0x7e).contains(&b));
     (printable && !PLACEHOLDER_NAMES.contains(&name)).then(|| name.to_owned())
+}
+
+/// The four bytes that open a section: `tag`, or the section is one this
+/// reader does not know (`what` names the read, `expected` the section).
+fn section_tag(
+    r: &mut Reader<'_>,
+    tag: [u8; 4],
+    what: &'static str,
+    expected: &'static str,
+) -> Result<(), ImportError> {
+    let offset = r.pos;
+    let found = r.array::<4>(what)?;
+    if found != tag {
+        return Err(ImportError::UnknownSection {
+            offset,
+            found,
+            expected,
+        });
+    }
+    Ok(())
 }
 
 fn table_tag(r: &mut Reader<'_>, expected: u8) -> Result<(), ImportError> {

@@ -3,14 +3,8 @@
 //! nothing else. Any other call kills the process (SIGSYS). Creating
 //! sockets, executing programs, changing ids or mounting are all absent.
 
-use std::collections::BTreeMap;
-
-use seccompiler::{
-    SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
-    TargetArch,
-};
-
-use super::PrivError;
+use sandbox::seccomp::{allow_list, eq, rule, unconditional};
+use seccompiler::BpfProgram;
 
 /// Calls allowed with any arguments.
 pub fn allowed_syscalls() -> &'static [(i64, &'static str)] {
@@ -95,43 +89,22 @@ pub fn allowed_syscalls() -> &'static [(i64, &'static str)] {
     ]
 }
 
-fn filter() -> Result<SeccompFilter, PrivError> {
-    let err = |e: seccompiler::BackendError| PrivError::Seccomp(e.to_string());
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = allowed_syscalls()
-        .iter()
-        .map(|&(nr, _)| (nr, Vec::new()))
-        .collect();
+fn filter() -> Result<BpfProgram, sandbox::Error> {
+    let mut rules = unconditional(allowed_syscalls());
     // setsockopt only to attach or detach a socket filter, which
     // SO_LOCK_FILTER then refuses: the lock, not this rule, is what keeps
     // the capture filter in place (two layers).
     let sol_socket = libc::SOL_SOCKET as u64;
-    let on = |optname: libc::c_int| -> Result<SeccompRule, PrivError> {
-        SeccompRule::new(vec![
-            SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, sol_socket)
-                .map_err(err)?,
-            SeccompCondition::new(2, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, optname as u64)
-                .map_err(err)?,
-        ])
-        .map_err(err)
-    };
+    let on = |optname: libc::c_int| rule(vec![eq(1, sol_socket)?, eq(2, optname as u64)?]);
     rules.insert(
         libc::SYS_setsockopt,
         vec![on(libc::SO_ATTACH_FILTER)?, on(libc::SO_DETACH_FILTER)?],
     );
-    SeccompFilter::new(
-        rules,
-        SeccompAction::KillProcess,
-        SeccompAction::Allow,
-        TargetArch::x86_64,
-    )
-    .map_err(err)
+    allow_list(rules)
 }
 
-pub(super) fn install() -> Result<(), PrivError> {
-    let prog: seccompiler::BpfProgram = filter()?
-        .try_into()
-        .map_err(|e: seccompiler::BackendError| PrivError::Seccomp(e.to_string()))?;
-    seccompiler::apply_filter(&prog).map_err(|e| PrivError::Seccomp(e.to_string()))
+pub(super) fn install() -> Result<(), sandbox::Error> {
+    sandbox::seccomp::install(&[filter()?])
 }
 
 #[cfg(test)]
@@ -140,7 +113,7 @@ mod tests {
 
     #[test]
     fn filter_compiles_and_leaves_out_dangerous_calls() {
-        let f: seccompiler::BpfProgram = filter().unwrap().try_into().unwrap();
+        let f = filter().unwrap();
         assert!(!f.is_empty());
         let names: Vec<&str> = allowed_syscalls().iter().map(|&(_, n)| n).collect();
         for forbidden in [

@@ -1,5 +1,16 @@
-//! Shared by the integration tests that start capd: options that keep one
-//! test's capd apart from every other (tests run in parallel).
+//! Shared by the integration tests that start capd. Each test binary
+//! includes this module and uses a part of it, hence `dead_code` allowed.
+//!
+//! * `isolated()` (here): options that keep one test's capd apart from
+//!   every other (tests run in parallel);
+//! * `netns`: network namespaces and veth pairs made and removed by a test;
+//! * `sandboxed`: waiting for a started capd to be in its sandbox, stopping it;
+//! * `user`: the dedicated user the root-only tests drop to.
+#![allow(dead_code)]
+
+pub mod netns;
+pub mod sandboxed;
+pub mod user;
 
 /// No state file, and a statistics socket of its own.
 pub fn isolated() -> Vec<String> {

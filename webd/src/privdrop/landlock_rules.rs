@@ -12,11 +12,7 @@
 //! instead). Connecting to capd's socket by path is not a file access that
 //! ABI V7 controls.
 
-use landlock::{
-    Access, AccessFs, AccessNet, LandlockStatus, Ruleset, RulesetAttr, RulesetStatus, Scope, ABI,
-};
-
-use super::PrivError;
+use landlock::{Access, AccessFs, AccessNet, Ruleset, RulesetAttr, Scope, ABI};
 
 /// The ABI this sandbox was written and tested against. Raising it changes
 /// what is handled: V9 adds `ResolveUnix` (connecting to capd's socket
@@ -25,28 +21,11 @@ use super::PrivError;
 /// servers' ports).
 const ABI_PINNED: ABI = ABI::V7;
 
-pub(super) fn restrict() -> Result<String, PrivError> {
-    let err = |e: landlock::RulesetError| PrivError::Landlock(e.to_string());
-    let status = Ruleset::default()
-        .handle_access(AccessFs::from_all(ABI_PINNED))
-        .map_err(err)?
-        .handle_access(AccessNet::from_all(ABI_PINNED))
-        .map_err(err)?
-        .scope(Scope::from_all(ABI_PINNED))
-        .map_err(err)?
-        .create()
-        .map_err(err)?
-        .restrict_self()
-        .map_err(err)?;
-    let abi = match status.landlock {
-        LandlockStatus::Available { effective_abi, .. } => format!("ABI {effective_abi:?}"),
-        LandlockStatus::NotEnabled => "not enabled in this kernel".into(),
-        LandlockStatus::NotImplemented => "not built into this kernel".into(),
-    };
-    let how = match status.ruleset {
-        RulesetStatus::FullyEnforced => "fully enforced",
-        RulesetStatus::PartiallyEnforced => "partially enforced",
-        RulesetStatus::NotEnforced => "NOT enforced",
-    };
-    Ok(format!("Landlock {abi}, {how}"))
+pub(super) fn restrict() -> Result<String, sandbox::Error> {
+    let ruleset = Ruleset::default()
+        .handle_access(AccessFs::from_all(ABI_PINNED))?
+        .handle_access(AccessNet::from_all(ABI_PINNED))?
+        .scope(Scope::from_all(ABI_PINNED))?
+        .create()?;
+    sandbox::ruleset::enforce(ruleset)
 }

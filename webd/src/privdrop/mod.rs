@@ -17,30 +17,19 @@ mod seccomp;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 
-use caps::{CapSet, Capability};
-use nix::unistd::{self, Gid, Uid, User};
+use nix::unistd;
+use sandbox::{capabilities, user, verify};
 
+pub use sandbox::user::SHARED_USERS;
 pub use seccomp::{allowed_syscalls, Allowed};
 
 /// The user webd becomes when started as root.
 pub const DEFAULT_USER: &str = "darkstat-rs-web";
 
-/// Users that other daemons share: a compromised webd running as one of
-/// them could touch those daemons' processes and files.
-pub const SHARED_USERS: [&str; 2] = ["nobody", "daemon"];
-
 #[derive(Debug, thiserror::Error)]
 pub enum PrivError {
     #[error("the darkstat-capd that started webd (pid {0}) is gone")]
     ParentGone(i32),
-    #[error("user {0:?} does not exist: create it with `systemd-sysusers systemd/darkstat-rs.sysusers.conf` (installed as /usr/lib/sysusers.d/darkstat-rs.conf), or `useradd --system --no-create-home --shell /usr/sbin/nologin {0}`, or choose another with --user")]
-    NoSuchUser(String),
-    #[error("refusing to run as {0:?}: other daemons share it; use a dedicated user (default {DEFAULT_USER})")]
-    SharedUser(String),
-    #[error("refusing to run as {0:?}: it has uid 0")]
-    RootUser(String),
-    #[error("cannot look up user {user:?}: {source}")]
-    Lookup { user: String, source: nix::Error },
     #[error("started with real/effective/saved uid {real}/{effective}/{saved}: start webd either as root or as an unprivileged user, not set-uid")]
     MixedIds {
         real: u32,
@@ -56,17 +45,8 @@ pub enum PrivError {
         step: &'static str,
         source: nix::Error,
     },
-    #[error("cannot drop capabilities ({step}): {source}")]
-    Caps {
-        step: &'static str,
-        source: caps::errors::CapsError,
-    },
-    #[error("cannot set up Landlock: {0}")]
-    Landlock(String),
-    #[error("cannot install the seccomp filter: {0}")]
-    Seccomp(String),
-    #[error("privileges were not dropped: {0}")]
-    Verify(String),
+    #[error(transparent)]
+    Sandbox(#[from] sandbox::Error),
 }
 
 /// What the drop achieved, for the start-up log line.
@@ -122,42 +102,22 @@ pub fn enter(user: &str, parent: Option<i32>) -> Result<Dropped, PrivError> {
             saved: ids.saved.as_raw(),
         });
     }
-    let target = if was_root { Some(lookup(user)?) } else { None };
+    let target = if was_root {
+        Some(user::lookup(user)?)
+    } else {
+        None
+    };
 
     // Needs CAP_SETPCAP, which root has and a systemd-started webd does
     // not (its unit's CapabilityBoundingSet= is already empty).
-    let drop_bounding =
-        caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).unwrap_or(false);
+    let drop_bounding = capabilities::may_drop_bounding_set();
     if drop_bounding {
-        for cap in caps::all() {
-            caps::drop(None, CapSet::Bounding, cap).map_err(|source| PrivError::Caps {
-                step: "bounding set",
-                source,
-            })?;
-        }
+        capabilities::drop_bounding_set()?;
     }
-
-    if let Some((uid, gid)) = target {
-        let step = |step, r: nix::Result<()>| r.map_err(|source| PrivError::Drop { step, source });
-        step("setgroups", unistd::setgroups(&[gid]))?;
-        step("setresgid", unistd::setresgid(gid, gid, gid))?;
-        step("setresuid", unistd::setresuid(uid, uid, uid))?;
+    if let Some(target) = target {
+        user::become_user(target)?;
     }
-
-    // Only sets that still hold something are written: capset is refused
-    // by the systemd unit's system call filter (~@privileged), and there
-    // every set is already empty.
-    for (set, step) in [
-        (CapSet::Ambient, "ambient"),
-        (CapSet::Inheritable, "inheritable"),
-        (CapSet::Effective, "effective"),
-        (CapSet::Permitted, "permitted"),
-    ] {
-        let held = caps::read(None, set).map_err(|source| PrivError::Caps { step, source })?;
-        if !held.is_empty() {
-            caps::clear(None, set).map_err(|source| PrivError::Caps { step, source })?;
-        }
-    }
+    capabilities::clear()?;
 
     if let Some(ppid) = parent {
         nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(|source| {
@@ -171,16 +131,17 @@ pub fn enter(user: &str, parent: Option<i32>) -> Result<Dropped, PrivError> {
         }
     }
 
-    nix::sys::prctl::set_no_new_privs().map_err(|source| PrivError::Drop {
-        step: "no_new_privs",
-        source,
-    })?;
+    capabilities::set_no_new_privs()?;
 
     let landlock = landlock_rules::restrict()?;
 
-    verify(target, drop_bounding)?;
+    verify::verify(verify::Expected {
+        target,
+        bounding_set_dropped: drop_bounding,
+    })?;
     // The filter allows neither getuid nor getgid.
-    let (uid, gid) = target.unwrap_or_else(|| (unistd::getuid(), unistd::getgid()));
+    let (uid, gid) =
+        target.map_or_else(|| (unistd::getuid(), unistd::getgid()), |t| (t.uid, t.gid));
     seccomp::install()?;
 
     Ok(Dropped {
@@ -191,88 +152,9 @@ pub fn enter(user: &str, parent: Option<i32>) -> Result<Dropped, PrivError> {
     })
 }
 
-/// The uid and gid of `user`, which must be a dedicated, existing,
-/// non-root user.
-fn lookup(user: &str) -> Result<(Uid, Gid), PrivError> {
-    if SHARED_USERS.contains(&user) {
-        return Err(PrivError::SharedUser(user.into()));
-    }
-    let u = User::from_name(user)
-        .map_err(|source| PrivError::Lookup {
-            user: user.into(),
-            source,
-        })?
-        .ok_or_else(|| PrivError::NoSuchUser(user.into()))?;
-    if u.uid.is_root() {
-        return Err(PrivError::RootUser(user.into()));
-    }
-    Ok((u.uid, u.gid))
-}
-
-/// Checks from inside that the drop stuck: the ids are the target's, no
-/// supplementary group but its own, no capability in any set, no way
-/// back to uid 0, NO_NEW_PRIVS set.
-fn verify(target: Option<(Uid, Gid)>, dropped_bounding: bool) -> Result<(), PrivError> {
-    let fail = |m: String| Err(PrivError::Verify(m));
-    let mut sets = vec![
-        CapSet::Effective,
-        CapSet::Permitted,
-        CapSet::Inheritable,
-        CapSet::Ambient,
-    ];
-    if dropped_bounding {
-        sets.push(CapSet::Bounding);
-    }
-    for set in sets {
-        let held = caps::read(None, set).map_err(|e| PrivError::Verify(e.to_string()))?;
-        if !held.is_empty() {
-            return fail(format!("{set:?} capabilities left: {held:?}"));
-        }
-    }
-    let uids = unistd::getresuid().map_err(|e| PrivError::Verify(e.to_string()))?;
-    let gids = unistd::getresgid().map_err(|e| PrivError::Verify(e.to_string()))?;
-    let uids = [uids.real, uids.effective, uids.saved];
-    let gids = [gids.real, gids.effective, gids.saved];
-    if uids.iter().any(|u| u.is_root()) {
-        return fail(format!("a uid is still 0: {uids:?}"));
-    }
-    if let Some((uid, gid)) = target {
-        if uids.iter().any(|&u| u != uid) || gids.iter().any(|&g| g != gid) {
-            return fail(format!("ids are {uids:?} / {gids:?}, not {uid} / {gid}"));
-        }
-        let groups = unistd::getgroups().map_err(|e| PrivError::Verify(e.to_string()))?;
-        if groups.iter().any(|&g| g != gid) {
-            return fail(format!("supplementary groups left: {groups:?}"));
-        }
-    }
-    if unistd::setuid(Uid::from_raw(0)).is_ok() || unistd::seteuid(Uid::from_raw(0)).is_ok() {
-        return fail("setuid(0) succeeded".into());
-    }
-    if target.is_some() && unistd::setgid(Gid::from_raw(0)).is_ok() {
-        return fail("setgid(0) succeeded".into());
-    }
-    match nix::sys::prctl::get_no_new_privs() {
-        Ok(true) => Ok(()),
-        Ok(false) => fail("no_new_privs is not set".into()),
-        Err(e) => fail(format!("cannot read no_new_privs: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shared_and_root_users_are_refused() {
-        for u in SHARED_USERS {
-            assert!(matches!(lookup(u), Err(PrivError::SharedUser(_))));
-        }
-        assert!(matches!(lookup("root"), Err(PrivError::RootUser(_))));
-        let e = lookup("darkstat-rs-no-such-user-xyz").unwrap_err();
-        assert!(matches!(e, PrivError::NoSuchUser(_)));
-        let text = e.to_string();
-        assert!(text.contains("useradd --system") && text.contains("sysusers"));
-    }
 
     #[test]
     fn the_log_line_names_everything_the_tests_look_for() {

@@ -13,15 +13,9 @@
 //! Executing programs, listening, changing ids, ptrace, mounting,
 //! namespaces, io_uring, BPF, keyrings and the like are all absent.
 
-use std::collections::BTreeMap;
-
 use nix::libc;
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
-};
-
-use super::PrivError;
+use sandbox::seccomp::{allow_list, eq, masked, refuse_with, rule, unconditional, Rules};
+use seccompiler::BpfProgram;
 
 /// How a system call gets through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +30,7 @@ pub enum Allowed {
 }
 
 /// Calls allowed with any arguments, by purpose.
-fn unconditional() -> Vec<(i64, &'static str)> {
+fn unconditional_calls() -> Vec<(i64, &'static str)> {
     let mut v = vec![
         // I/O on descriptors that exist: HTTP connections, the feed, DNS
         // sockets, stderr.
@@ -101,7 +95,7 @@ fn unconditional() -> Vec<(i64, &'static str)> {
 
 /// Every call the filter lets through, by name, and how.
 pub fn allowed_syscalls() -> Vec<(&'static str, Allowed)> {
-    let mut v: Vec<(&'static str, Allowed)> = unconditional()
+    let mut v: Vec<(&'static str, Allowed)> = unconditional_calls()
         .into_iter()
         .map(|(_, n)| (n, Allowed::Always))
         .collect();
@@ -135,33 +129,7 @@ pub fn allowed_syscalls() -> Vec<(&'static str, Allowed)> {
     v
 }
 
-type Rules = BTreeMap<i64, Vec<SeccompRule>>;
-
-fn err(e: seccompiler::BackendError) -> PrivError {
-    PrivError::Seccomp(e.to_string())
-}
-
-/// Argument `arg` (32 bits) equals `value`.
-fn eq(arg: u8, value: u64) -> Result<SeccompCondition, PrivError> {
-    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, value).map_err(err)
-}
-
-/// Argument `arg` (32 bits) masked with `mask` equals `value`.
-fn masked(arg: u8, mask: u64, value: u64) -> Result<SeccompCondition, PrivError> {
-    SeccompCondition::new(
-        arg,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::MaskedEq(mask),
-        value,
-    )
-    .map_err(err)
-}
-
-fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule, PrivError> {
-    SeccompRule::new(conds).map_err(err)
-}
-
-fn conditional(rules: &mut Rules) -> Result<(), PrivError> {
+fn conditional(rules: &mut Rules) -> Result<(), sandbox::Error> {
     let c = |v: libc::c_int| v as u64;
     // socket(domain, type, protocol): the type's low bits are the kind,
     // the rest SOCK_CLOEXEC/SOCK_NONBLOCK. Protocol 0 or UDP only, so no
@@ -244,53 +212,23 @@ fn conditional(rules: &mut Rules) -> Result<(), PrivError> {
     Ok(())
 }
 
-fn arch() -> Result<TargetArch, PrivError> {
-    TargetArch::try_from(std::env::consts::ARCH).map_err(|e| PrivError::Seccomp(e.to_string()))
-}
-
 /// The allow-list: anything not in it kills the process.
-fn allow_list() -> Result<BpfProgram, PrivError> {
-    let mut rules: Rules = unconditional()
-        .into_iter()
-        .map(|(nr, _)| (nr, Vec::new()))
-        .collect();
+fn filter() -> Result<BpfProgram, sandbox::Error> {
+    let mut rules = unconditional(&unconditional_calls());
     conditional(&mut rules)?;
-    SeccompFilter::new(
-        rules,
-        SeccompAction::KillProcess,
-        SeccompAction::Allow,
-        arch()?,
-    )
-    .map_err(err)?
-    .try_into()
-    .map_err(err)
+    allow_list(rules)
 }
 
-/// clone3 → ENOSYS, everything else passes on to the allow-list. When
-/// filters are stacked the kernel takes the strictest answer, so this
-/// filter's ENOSYS beats the allow-list's "allow" for clone3.
-fn clone3_enosys() -> Result<BpfProgram, PrivError> {
-    let rules: Rules = [(libc::SYS_clone3, Vec::new())].into_iter().collect();
-    SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        arch()?,
-    )
-    .map_err(err)?
-    .try_into()
-    .map_err(err)
+/// clone3 → ENOSYS, everything else passes on to the allow-list, which
+/// would let clone3 through (its flags are in memory no filter can read).
+fn clone3_enosys() -> Result<BpfProgram, sandbox::Error> {
+    refuse_with(&[libc::SYS_clone3], libc::ENOSYS)
 }
 
-/// Installs both filters on every thread (TSYNC; there is only one when
-/// this runs). The allow-list goes last because it does not allow
-/// seccomp() itself.
-pub(super) fn install() -> Result<(), PrivError> {
-    let apply = |p: &BpfProgram| {
-        seccompiler::apply_filter_all_threads(p).map_err(|e| PrivError::Seccomp(e.to_string()))
-    };
-    apply(&clone3_enosys()?)?;
-    apply(&allow_list()?)
+/// Installs both filters on every thread (there is only one when this
+/// runs); the allow-list last, because it does not allow seccomp() itself.
+pub(super) fn install() -> Result<(), sandbox::Error> {
+    sandbox::seccomp::install(&[clone3_enosys()?, filter()?])
 }
 
 #[cfg(test)]
@@ -299,7 +237,7 @@ mod tests {
 
     #[test]
     fn filters_compile() {
-        assert!(!allow_list().unwrap().is_empty());
+        assert!(!filter().unwrap().is_empty());
         assert!(!clone3_enosys().unwrap().is_empty());
     }
 
@@ -349,10 +287,7 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), names.len());
-        let mut rules: Rules = unconditional()
-            .into_iter()
-            .map(|(nr, _)| (nr, Vec::new()))
-            .collect();
+        let mut rules = unconditional(&unconditional_calls());
         conditional(&mut rules).unwrap();
         assert_eq!(rules.len(), names.len());
     }

@@ -35,16 +35,7 @@ fn run(hook: &str) -> ! {
             let _ = writeln!(out, "spawn /bin/true: {r:?}: not killed");
             3
         }
-        ("open", path) => match std::fs::File::open(path) {
-            Ok(_) => {
-                let _ = writeln!(out, "open {path}: succeeded");
-                3
-            }
-            Err(e) => {
-                let _ = writeln!(out, "open {path}: failed: {e}");
-                0
-            }
-        },
+        ("open", path) => sandbox::test_hooks::open(path),
         _ => {
             let _ = writeln!(out, "unknown test hook {hook:?} (known: {HOOKS})");
             4

@@ -1,0 +1,33 @@
+//! The dedicated user capd drops to when started as root
+//! (systemd/darkstat-rs.sysusers.conf makes it on a real install).
+
+use std::process::Command;
+
+pub const USER: &str = "darkstat-rs";
+
+/// Creates `darkstat-rs` if it does not exist yet.
+pub fn ensure_user() {
+    if nix::unistd::User::from_name(USER).unwrap().is_none() {
+        let st = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                USER,
+            ])
+            .status()
+            .unwrap();
+        // another test binary may have made it meanwhile
+        assert!(st.success() || nix::unistd::User::from_name(USER).unwrap().is_some());
+    }
+}
+
+/// A directory for `tag` that the dedicated user owns (empty).
+pub fn owned_dir(dir: std::path::PathBuf) -> std::path::PathBuf {
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let u = nix::unistd::User::from_name(USER).unwrap().unwrap();
+    nix::unistd::chown(&dir, Some(u.uid), Some(u.gid)).unwrap();
+    dir
+}
