@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use actix_web::http::header::{self, HttpDate};
+use actix_web::http::header::{self, HeaderValue, HttpDate};
 use actix_web::{HttpRequest, HttpResponse};
 
 pub struct Asset {
@@ -81,25 +81,42 @@ impl Assets {
         self.items.iter().find(|a| a.name == name)
     }
 
-    /// 200 with the asset, or 304 when the client's copy is current.
-    pub fn respond(&self, a: &Asset, req: &HttpRequest) -> HttpResponse {
-        let headers = req.headers();
-        let not_modified = if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
-            // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2);
-            // weak comparison, as for any GET.
+    /// Whether a GET of `a` with these request headers is answered 304:
+    /// `If-None-Match` (weak comparison, as for any GET; `*` matches) wins
+    /// over `If-Modified-Since` (RFC 9110 13.2.2), which counts only when
+    /// it is a valid HTTP date no earlier than [`Assets::last_modified`].
+    /// A header that is not visible ASCII never matches. Pure, for the
+    /// `web_query` fuzz target.
+    pub fn not_modified(
+        &self,
+        a: &Asset,
+        if_none_match: Option<&HeaderValue>,
+        if_modified_since: Option<&HeaderValue>,
+    ) -> bool {
+        if let Some(inm) = if_none_match {
             inm.to_str().is_ok_and(|v| {
                 v.split(',')
                     .map(str::trim)
                     .any(|t| t == "*" || t.trim_start_matches("W/") == a.etag)
             })
-        } else if let Some(ims) = headers.get(header::IF_MODIFIED_SINCE) {
+        } else if let Some(ims) = if_modified_since {
             ims.to_str()
                 .ok()
                 .and_then(|v| v.parse::<HttpDate>().ok())
                 .is_some_and(|d| SystemTime::from(d) >= SystemTime::from(self.last_modified))
         } else {
             false
-        };
+        }
+    }
+
+    /// 200 with the asset, or 304 when the client's copy is current.
+    pub fn respond(&self, a: &Asset, req: &HttpRequest) -> HttpResponse {
+        let headers = req.headers();
+        let not_modified = self.not_modified(
+            a,
+            headers.get(header::IF_NONE_MATCH),
+            headers.get(header::IF_MODIFIED_SINCE),
+        );
         let mut b = if not_modified {
             HttpResponse::NotModified()
         } else {
