@@ -156,10 +156,12 @@ fn decode(s: &str) -> Result<Cow<'_, str>, QueryError> {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = b.get(i + 1..i + 3).and_then(|h| {
-                    let h = std::str::from_utf8(h).ok()?;
-                    u8::from_str_radix(h, 16).ok()
-                });
+                // Exactly two hex digits: `from_str_radix` alone would also
+                // take a sign ("%+5").
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
                 match hex {
                     Some(v) => {
                         out.push(v);
@@ -289,6 +291,10 @@ mod tests {
         assert!(RawQuery::parse("a=%4").is_err());
         assert!(RawQuery::parse("a=%zz").is_err());
         assert!(RawQuery::parse("a=%ff").is_err()); // not UTF-8
+                                                    // A sign is not a hex digit (u8::from_str_radix would take "+5").
+        assert!(RawQuery::parse("a=%+5").is_err());
+        assert!(RawQuery::parse("%+0").is_err());
+        assert!(RawQuery::parse("a=%-5").is_err());
         assert!(RawQuery::parse(&"a".repeat(MAX_QUERY_LEN + 1)).is_err());
         let q = RawQuery::parse("a=1&a=2").unwrap();
         assert!(q.get("a").is_err());
