@@ -7,8 +7,21 @@ use std::borrow::Cow;
 
 /// Longest query string accepted.
 pub const MAX_QUERY_LEN: usize = 2048;
-/// Longest filter text (`q=`) accepted.
-pub const MAX_FILTER_LEN: usize = 200;
+/// Longest filter text (`q=`) accepted, in characters: small enough that
+/// every link the hosts page writes back (the filter percent-encoded, up
+/// to 12 bytes a character) is itself accepted, see
+/// [`LONGEST_HOSTS_LINK`].
+pub const MAX_FILTER_LEN: usize = 160;
+
+/// The longest query a link of the hosts page can carry: `sort=lastseen`,
+/// a 20-digit `start`, the longest filter with every character 4 UTF-8
+/// bytes, each written `%XX`, and a 5-digit `refresh`.
+pub const LONGEST_HOSTS_LINK: usize = "sort=lastseen".len()
+    + "&start=18446744073709551615".len()
+    + "&q=".len()
+    + 12 * MAX_FILTER_LEN
+    + "&refresh=86400".len();
+const _: () = assert!(LONGEST_HOSTS_LINK <= MAX_QUERY_LEN);
 
 /// Why a query string was refused. The message is shown to the user
 /// (escaped) and must not contain more than a short excerpt of the input.
