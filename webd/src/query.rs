@@ -7,8 +7,21 @@ use std::borrow::Cow;
 
 /// Longest query string accepted.
 pub const MAX_QUERY_LEN: usize = 2048;
-/// Longest filter text (`q=`) accepted.
-pub const MAX_FILTER_LEN: usize = 200;
+/// Longest filter text (`q=`) accepted, in characters: small enough that
+/// every link the hosts page writes back (the filter percent-encoded, up
+/// to 12 bytes a character) is itself accepted, see
+/// [`LONGEST_HOSTS_LINK`].
+pub const MAX_FILTER_LEN: usize = 160;
+
+/// The longest query a link of the hosts page can carry: `sort=lastseen`,
+/// a 20-digit `start`, the longest filter with every character 4 UTF-8
+/// bytes, each written `%XX`, and a 5-digit `refresh`.
+pub const LONGEST_HOSTS_LINK: usize = "sort=lastseen".len()
+    + "&start=18446744073709551615".len()
+    + "&q=".len()
+    + 12 * MAX_FILTER_LEN
+    + "&refresh=86400".len();
+const _: () = assert!(LONGEST_HOSTS_LINK <= MAX_QUERY_LEN);
 
 /// Why a query string was refused. The message is shown to the user
 /// (escaped) and must not contain more than a short excerpt of the input.
@@ -156,10 +169,12 @@ fn decode(s: &str) -> Result<Cow<'_, str>, QueryError> {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = b.get(i + 1..i + 3).and_then(|h| {
-                    let h = std::str::from_utf8(h).ok()?;
-                    u8::from_str_radix(h, 16).ok()
-                });
+                // Exactly two hex digits: `from_str_radix` alone would also
+                // take a sign ("%+5").
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
                 match hex {
                     Some(v) => {
                         out.push(v);
@@ -289,6 +304,10 @@ mod tests {
         assert!(RawQuery::parse("a=%4").is_err());
         assert!(RawQuery::parse("a=%zz").is_err());
         assert!(RawQuery::parse("a=%ff").is_err()); // not UTF-8
+                                                    // A sign is not a hex digit (u8::from_str_radix would take "+5").
+        assert!(RawQuery::parse("a=%+5").is_err());
+        assert!(RawQuery::parse("%+0").is_err());
+        assert!(RawQuery::parse("a=%-5").is_err());
         assert!(RawQuery::parse(&"a".repeat(MAX_QUERY_LEN + 1)).is_err());
         let q = RawQuery::parse("a=1&a=2").unwrap();
         assert!(q.get("a").is_err());

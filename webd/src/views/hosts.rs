@@ -412,6 +412,32 @@ mod tests {
     }
 
     #[test]
+    fn links_of_the_longest_filter_are_accepted_back() {
+        // Characters sent raw but written back %-encoded (3 bytes for 1),
+        // and 4-byte characters (12 bytes each): a 200-character filter of
+        // these once passed in a 2039-byte query, and every link of its
+        // page (2106 bytes) was then refused.
+        let q = |n_bang: usize, n_emoji: usize| {
+            format!(
+                "sort=lastseen&start=18446744073709551615&refresh=86400&q={}{}",
+                "!".repeat(n_bang),
+                "%F0%9F%98%80".repeat(n_emoji)
+            )
+        };
+        let long = format!("q={}{}", "!".repeat(33), "%F0%9F%98%80".repeat(167));
+        assert_eq!(long.len(), 2039);
+        assert!(params(&long).is_err());
+        for (bang, emoji) in [(0, MAX_FILTER_LEN), (33, MAX_FILTER_LEN - 33)] {
+            let p = params(&q(bang, emoji)).unwrap();
+            let href = p.link().href();
+            let back = params(&href[1..]).unwrap();
+            assert_eq!(back, p, "{href}");
+        }
+        let html = include_str!("../../templates/hosts.html");
+        assert!(html.contains(&format!("maxlength=\"{MAX_FILTER_LEN}\"")));
+    }
+
+    #[test]
     fn host_paths_are_canonicalized() {
         assert_eq!(
             parse_host_ip("::ffff:192.168.1.1"),
