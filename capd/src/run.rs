@@ -18,7 +18,7 @@ use crate::capture::file::{CaptureReader, OpenError};
 use crate::capture::filter::{link_type_name, Filter, FilterError};
 use crate::capture::live::{LiveCapture, LiveError};
 use crate::config::Config;
-use crate::decode::{self, LinkType};
+use crate::decode::{self, Decoded, LinkType};
 use crate::localaddrs::AddrWatch;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +82,7 @@ pub fn read_capture<R: Read>(
     let mut received = 0u64;
     // the last link type seen, so that its lookup is skipped per record
     let mut cached: Option<(u32, Option<LinkType>)> = None;
-    let read = count_aside(acct, |feed| -> Result<(), RunError> {
+    let read = count_aside(acct, |global, feed| -> Result<(), RunError> {
         loop {
             let rec = match reader.next_record() {
                 Ok(Some(r)) => r,
@@ -119,7 +119,10 @@ pub fn read_capture<R: Read>(
             match link {
                 Some(link) => {
                     let d = decode::frame(link, rec.data, wire_len);
-                    feed.push(Rec::Frame { d, ts, wire_len });
+                    global.count(&d, ts, wire_len);
+                    if let Decoded::Ip(p) = d {
+                        feed.push(Rec { p, ts });
+                    }
                 }
                 None => {
                     if !warned.contains(&rec.dlt) {
@@ -129,7 +132,7 @@ pub fn read_capture<R: Read>(
                             unsupported(rec.dlt)
                         ));
                     }
-                    feed.push(Rec::Foreign { ts, wire_len });
+                    global.count_foreign(ts, wire_len);
                 }
             }
         }

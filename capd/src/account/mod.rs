@@ -147,40 +147,11 @@ impl Accounts {
     /// `wire_len` bytes on the wire.
     #[inline]
     pub fn apply(&mut self, d: &Decoded, ts: u64, wire_len: u32) {
-        let hash = match d {
-            Decoded::Ip(p) => [self.hosts.hash(p.src), self.hosts.hash(p.dst)],
-            _ => [0; 2],
-        };
-        self.apply_guessed(d, ts, wire_len, hash, [hosts::NO_HOST; 2]);
-    }
-
-    /// [`Accounts::apply`] with the addresses' hashes computed and the
-    /// hosts' positions guessed beforehand (`prefetch::Pipeline`).
-    #[inline]
-    fn apply_guessed(
-        &mut self,
-        d: &Decoded,
-        ts: u64,
-        wire_len: u32,
-        hash: [u64; 2],
-        guess: [u32; 2],
-    ) {
-        self.since.get_or_insert(ts);
-        self.now = self.now.max(ts);
-        match d {
-            Decoded::Ip(p) => self.ip(p, ts, hash, guess),
-            Decoded::NonIp => self.count_non_ip(wire_len),
-            Decoded::Malformed(r) => {
-                let c = match r {
-                    MalformedReason::ShortIpHeader => &mut self.malformed.short_ip_header,
-                    MalformedReason::BadIpVersion => &mut self.malformed.bad_ip_version,
-                    MalformedReason::BadIpv4Ihl => &mut self.malformed.bad_ipv4_ihl,
-                    MalformedReason::BadIpv4TotalLength => {
-                        &mut self.malformed.bad_ipv4_total_length
-                    }
-                };
-                *c += 1;
-            }
+        let (mut global, mut hosts) = self.split();
+        global.count(d, ts, wire_len);
+        if let Decoded::Ip(p) = d {
+            let hash = [hosts.hash(p.src), hosts.hash(p.dst)];
+            hosts.count(p, ts, hash, [hosts::NO_HOST; 2]);
         }
     }
 
@@ -191,11 +162,111 @@ impl Accounts {
         self.non_ip.bytes += u64::from(wire_len);
     }
 
+    /// The table apart from the rest, so that one thread can count what is
+    /// per host while another counts everything else (`worker`): the two
+    /// parts share no counter, and the order of packets within each part
+    /// is all that matters.
+    pub fn split(&mut self) -> (GlobalPart<'_>, HostPart<'_>) {
+        let Accounts {
+            limits,
+            local,
+            since,
+            now,
+            packets,
+            bytes,
+            non_ip,
+            malformed,
+            hosts,
+            ports_evicted,
+            tcp_ports,
+            udp_ports,
+            protocols,
+            graphs,
+            boundary,
+        } = self;
+        (
+            GlobalPart {
+                highest_port: limits.highest_port,
+                local,
+                since,
+                now,
+                packets,
+                bytes,
+                non_ip,
+                malformed,
+                tcp_ports,
+                udp_ports,
+                protocols,
+                graphs,
+                boundary,
+            },
+            HostPart {
+                limits: *limits,
+                hosts,
+                ports_evicted,
+            },
+        )
+    }
+}
+
+/// Everything a frame adds outside the host table: times, totals, the
+/// non-IP and malformed counters, protocols, the global port tables, the
+/// graphs. See [`Accounts::split`].
+pub struct GlobalPart<'a> {
+    highest_port: u16,
+    local: &'a LocalNets,
+    since: &'a mut Option<u64>,
+    now: &'a mut u64,
+    packets: &'a mut u64,
+    bytes: &'a mut u64,
+    non_ip: &'a mut Counter,
+    malformed: &'a mut MalformedReasons,
+    tcp_ports: &'a mut [PortCounters],
+    udp_ports: &'a mut [PortCounters],
+    protocols: &'a mut [ProtoCounters; 256],
+    graphs: &'a mut Graphs,
+    boundary: &'a mut [u64; 4],
+}
+
+impl GlobalPart<'_> {
+    /// Counts a decoded frame.
     #[inline]
-    fn ip(&mut self, p: &PacketSummary, ts: u64, hash: [u64; 2], guess: [u32; 2]) {
+    pub fn count(&mut self, d: &Decoded, ts: u64, wire_len: u32) {
+        self.since.get_or_insert(ts);
+        *self.now = (*self.now).max(ts);
+        match d {
+            Decoded::Ip(p) => self.ip(p, ts),
+            Decoded::NonIp => self.non_ip(wire_len),
+            Decoded::Malformed(r) => {
+                let m = &mut *self.malformed;
+                let c = match r {
+                    MalformedReason::ShortIpHeader => &mut m.short_ip_header,
+                    MalformedReason::BadIpVersion => &mut m.bad_ip_version,
+                    MalformedReason::BadIpv4Ihl => &mut m.bad_ipv4_ihl,
+                    MalformedReason::BadIpv4TotalLength => &mut m.bad_ipv4_total_length,
+                };
+                *c += 1;
+            }
+        }
+    }
+
+    /// Counts a frame on an interface whose link type we do not decode:
+    /// non-IP, but its time still moves the clock.
+    pub fn count_foreign(&mut self, ts: u64, wire_len: u32) {
+        *self.now = (*self.now).max(ts);
+        self.non_ip(wire_len);
+    }
+
+    fn non_ip(&mut self, wire_len: u32) {
+        self.non_ip.packets += 1;
+        self.non_ip.bytes += u64::from(wire_len);
+    }
+
+    #[inline]
+    fn ip(&mut self, p: &PacketSummary, ts: u64) {
         let len = p.len;
-        self.packets += 1;
-        self.bytes += len;
+        *self.packets += 1;
+        *self.bytes += len;
 
         let src_local = self.local.is_local(p.src);
         let dst_local = self.local.is_local(p.dst);
@@ -220,33 +291,54 @@ impl Accounts {
             }
             _ => {}
         }
-
         // the decoder gives ports for TCP and UDP only
-        let ports = p.ports.map(|pt| {
-            let hi = self.limits.highest_port;
-            (pt, pt.src <= hi, pt.dst <= hi)
-        });
-        if let Some((pt, src_ok, dst_ok)) = ports {
+        if let Some(pt) = p.ports {
             let table = if p.proto == TCP {
-                &mut self.tcp_ports
+                &mut *self.tcp_ports
             } else {
-                &mut self.udp_ports
+                &mut *self.udp_ports
             };
-            if dst_ok {
+            if pt.dst <= self.highest_port {
                 let c = &mut table[usize::from(pt.dst)];
                 c.bytes_in += len;
                 c.packets_in += 1;
             }
-            if src_ok {
+            if pt.src <= self.highest_port {
                 let c = &mut table[usize::from(pt.src)];
                 c.bytes_out += len;
                 c.packets_out += 1;
             }
         }
+    }
+}
 
+/// The host table and its eviction counter. See [`Accounts::split`].
+pub struct HostPart<'a> {
+    limits: Limits,
+    hosts: &'a mut HostTable,
+    ports_evicted: &'a mut u64,
+}
+
+impl HostPart<'_> {
+    /// The seeded hash of an address (`HostTable::hash`).
+    #[inline]
+    pub fn hash(&self, key: u128) -> u64 {
+        self.hosts.hash(key)
+    }
+
+    /// Counts an IP packet for its source and destination hosts, given the
+    /// addresses' hashes and the hosts' guessed positions
+    /// (`prefetch::Pipeline`; [`hosts::NO_HOST`] when there is no guess).
+    #[inline]
+    pub fn count(&mut self, p: &PacketSummary, ts: u64, hash: [u64; 2], guess: [u32; 2]) {
         // The source first, then the destination: for a host talking to
         // itself the destination's MAC is the one that stays (§7).
         let limits = self.limits;
+        let len = p.len;
+        let ports = p.ports.map(|pt| {
+            let hi = limits.highest_port;
+            (pt, pt.src <= hi, pt.dst <= hi)
+        });
         let mut evicted = 0;
         if let Some(s) = self.hosts.get_or_insert_at(p.src, hash[0], guess[0]) {
             s.bytes_out += len;
@@ -307,7 +399,7 @@ impl Accounts {
                 }
             }
         }
-        self.ports_evicted += evicted;
+        *self.ports_evicted += evicted;
     }
 }
 

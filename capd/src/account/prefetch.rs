@@ -6,8 +6,7 @@
 //! previous one, when what it needs has arrived, and starts loading what
 //! the next stage needs:
 //!
-//! 1. on arrival: hash both addresses, prefetch their index slots and the
-//!    global port rows;
+//! 1. on arrival: hash both addresses, prefetch their index slots;
 //! 2. [`HOSTS_AT`] packets later: read the index slots, guess both hosts'
 //!    positions, prefetch the hosts;
 //! 3. [`ENTRIES_AT`] packets later: read the hosts' table pointers,
@@ -21,8 +20,8 @@
 
 use super::entries::Kind;
 use super::hosts::NO_HOST;
-use super::{kinds, Accounts};
-use crate::decode::Decoded;
+use super::{kinds, HostPart};
+use crate::decode::PacketSummary;
 
 /// Packets in flight: how many the loop decodes ahead of the one it
 /// accounts.
@@ -55,24 +54,32 @@ pub(super) fn line_at(p: *const u8) {
 /// A packet waiting in the pipeline, with what the stages found out.
 #[derive(Clone, Copy)]
 struct InFlight {
-    d: Decoded,
+    p: PacketSummary,
     ts: u64,
-    wire_len: u32,
-    /// Hashes of source and destination (for IP packets).
+    /// Hashes of source and destination.
     hash: [u64; 2],
     /// Guessed positions of source and destination host.
     guess: [u32; 2],
 }
 
 const IDLE: InFlight = InFlight {
-    d: Decoded::NonIp,
+    p: PacketSummary {
+        src: 0,
+        dst: 0,
+        len: 0,
+        proto: 0,
+        ports: None,
+        src_mac: None,
+        dst_mac: None,
+    },
     ts: 0,
-    wire_len: 0,
     hash: [0; 2],
     guess: [NO_HOST; 2],
 };
 
-/// The packets between decoding and accounting (see the module text).
+/// The IP packets between decoding and counting them per host (see the
+/// module text); everything else about a packet is counted when it is
+/// decoded ([`super::GlobalPart`]).
 pub struct Pipeline {
     ring: [InFlight; DEPTH],
     /// Packets pushed so far; packet `n` lives in `ring[n % DEPTH]`.
@@ -92,81 +99,58 @@ impl Default for Pipeline {
 }
 
 impl Pipeline {
-    /// Adds a decoded packet; accounts the one pushed [`DEPTH`] packets
-    /// earlier, if any.
+    /// Adds an IP packet; counts the one pushed [`DEPTH`] packets earlier,
+    /// if any.
     #[inline]
-    pub fn push(&mut self, acct: &mut Accounts, d: Decoded, ts: u64, wire_len: u32) {
+    pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
         let n = self.pushed;
         if n - self.done == DEPTH {
-            self.account_oldest(acct);
+            self.account_oldest(hosts);
         }
-        let mut p = InFlight { d, ts, ..IDLE };
-        p.wire_len = wire_len;
-        if let Decoded::Ip(s) = &p.d {
-            p.hash = [acct.hosts.hash(s.src), acct.hosts.hash(s.dst)];
-            acct.prefetch_arrival(&p.d, p.hash);
-        }
-        self.ring[n % DEPTH] = p;
+        let hash = [hosts.hash(p.src), hosts.hash(p.dst)];
+        hash.iter().for_each(|&h| hosts.hosts.prefetch_index(h));
+        self.ring[n % DEPTH] = InFlight {
+            p,
+            ts,
+            hash,
+            guess: [NO_HOST; 2],
+        };
         self.pushed = n + 1;
         if n >= HOSTS_AT && n - HOSTS_AT >= self.done {
             let q = &mut self.ring[(n - HOSTS_AT) % DEPTH];
-            if let Decoded::Ip(_) = q.d {
-                q.guess = q.hash.map(|h| acct.hosts.candidate(h));
-                q.guess.iter().for_each(|&g| acct.hosts.prefetch_host(g));
-            }
+            q.guess = q.hash.map(|h| hosts.hosts.candidate(h));
+            q.guess.iter().for_each(|&g| hosts.hosts.prefetch_host(g));
         }
         if n >= ENTRIES_AT && n - ENTRIES_AT >= self.done {
             let q = &self.ring[(n - ENTRIES_AT) % DEPTH];
-            acct.prefetch_entries(&q.d, q.guess);
+            hosts.prefetch_entries(&q.p, q.guess);
         }
     }
 
-    /// Accounts every packet still in flight, in order (end of input, or
-    /// before something that must not overtake them).
-    pub fn flush(&mut self, acct: &mut Accounts) {
+    /// Counts every packet still in flight, in order (end of input, or
+    /// before the counters are read).
+    pub fn flush(&mut self, hosts: &mut HostPart<'_>) {
         while self.done < self.pushed {
-            self.account_oldest(acct);
+            self.account_oldest(hosts);
         }
     }
 
     #[inline]
-    fn account_oldest(&mut self, acct: &mut Accounts) {
-        let p = &self.ring[self.done % DEPTH];
-        acct.apply_guessed(&p.d, p.ts, p.wire_len, p.hash, p.guess);
+    fn account_oldest(&mut self, hosts: &mut HostPart<'_>) {
+        let q = &self.ring[self.done % DEPTH];
+        hosts.count(&q.p, q.ts, q.hash, q.guess);
         self.done += 1;
     }
 }
 
-impl Accounts {
-    /// Stage 1: the index slots of both hosts and the global port rows.
-    #[inline]
-    fn prefetch_arrival(&self, d: &Decoded, hash: [u64; 2]) {
-        let Decoded::Ip(p) = d else {
-            return;
-        };
-        hash.iter().for_each(|&h| self.hosts.prefetch_index(h));
-        if let Some(pt) = p.ports {
-            let table = if p.proto == 6 {
-                &self.tcp_ports
-            } else {
-                &self.udp_ports
-            };
-            line(&table[usize::from(pt.src)]);
-            line(&table[usize::from(pt.dst)]);
-        }
-    }
-
+impl HostPart<'_> {
     /// Stage 3: the protocol and port slots of both (guessed) hosts.
     #[inline]
-    fn prefetch_entries(&self, d: &Decoded, guess: [u32; 2]) {
-        let Decoded::Ip(p) = d else {
-            return;
-        };
+    fn prefetch_entries(&self, p: &PacketSummary, guess: [u32; 2]) {
         let proto = (Kind::Proto, u16::from(p.proto));
-        let ports = p.ports;
         let (local, remote) = kinds(p.proto);
         if let Some(s) = self.hosts.at(guess[0]) {
-            match ports {
+            match p.ports {
                 Some(pt) => s
                     .entries
                     .prefetch(&[proto, (local, pt.src), (remote, pt.dst)]),
@@ -174,7 +158,7 @@ impl Accounts {
             }
         }
         if let Some(dh) = self.hosts.at(guess[1]) {
-            match ports {
+            match p.ports {
                 Some(pt) => dh
                     .entries
                     .prefetch(&[proto, (local, pt.dst), (remote, pt.src)]),
@@ -188,8 +172,8 @@ impl Accounts {
 mod tests {
     use super::super::test_frames::frame;
     use super::*;
-    use crate::account::Limits;
-    use crate::decode::{self, LinkType};
+    use crate::account::{Accounts, Limits};
+    use crate::decode::{self, Decoded, LinkType};
     use common::net::LocalNets;
 
     /// The pipeline must count exactly what packet-at-a-time accounting
@@ -224,9 +208,13 @@ mod tests {
                 };
                 let ts = 1_700_000_000 + i as u64 / 10;
                 one.apply(&d, ts, 60);
-                pipe.push(&mut piped, d, ts, 60);
+                let (mut global, mut hosts) = piped.split();
+                global.count(&d, ts, 60);
+                if let Decoded::Ip(p) = d {
+                    pipe.push(&mut hosts, p, ts);
+                }
             }
-            pipe.flush(&mut piped);
+            pipe.flush(&mut piped.split().1);
             let a = serde_json::to_value(one.snapshot(&[])).unwrap();
             let b = serde_json::to_value(piped.snapshot(&[])).unwrap();
             assert_eq!(a, b, "{n} packets");

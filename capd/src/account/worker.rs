@@ -1,19 +1,20 @@
 //! Counting a capture file on a second core: the calling thread reads,
-//! filters and decodes; a scoped thread accounts. Accounting is bound by
-//! memory latency and reading by copying and parsing, so on two cores the
-//! two overlap instead of adding up.
+//! filters, decodes and counts everything but the hosts
+//! ([`GlobalPart`]); a scoped thread counts the hosts ([`HostPart`]).
+//! Counting hosts is bound by memory latency, reading by copying and
+//! parsing, so on two cores the two overlap instead of adding up.
 //!
-//! Records cross in batches through a bounded channel (so a slow counter
-//! holds the reader back instead of letting batches pile up), and empty
-//! batches come back for reuse: no allocation per packet. One thread
-//! accounts, in the order records were read, so the counters are exactly
-//! those of reading and counting in one thread.
+//! IP packets cross in batches through a bounded channel (so a slow
+//! counter holds the reader back instead of letting batches pile up), and
+//! empty batches come back for reuse: no allocation per packet. Each part
+//! is counted by one thread in the order packets were read, and the parts
+//! share no counter, so the result is exactly that of one thread.
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread;
 
-use super::{Accounts, Pipeline};
-use crate::decode::Decoded;
+use super::{Accounts, GlobalPart, HostPart, Pipeline};
+use crate::decode::PacketSummary;
 
 /// Records per batch: big enough to make the channel cheap, small enough
 /// (about 100 KiB) to stay in the caches on the way across.
@@ -21,16 +22,14 @@ const BATCH: usize = 1024;
 /// Batches in flight before the reader waits.
 const IN_FLIGHT: usize = 4;
 
-/// One record read from the file.
+/// An IP packet for the host counter.
 #[derive(Clone, Copy)]
-pub enum Rec {
-    /// A frame of a link type we decode.
-    Frame { d: Decoded, ts: u64, wire_len: u32 },
-    /// A frame on an interface whose link type we do not decode: non-IP.
-    Foreign { ts: u64, wire_len: u32 },
+pub struct Rec {
+    pub p: PacketSummary,
+    pub ts: u64,
 }
 
-/// The reader's end: takes records, hands them over in batches.
+/// The reader's end: takes packets, hands them over in batches.
 pub struct Feed {
     batch: Vec<Rec>,
     tx: SyncSender<Vec<Rec>>,
@@ -58,45 +57,39 @@ impl Feed {
     }
 }
 
-fn count(acct: &mut Accounts, batches: Receiver<Vec<Rec>>, spare: SyncSender<Vec<Rec>>) {
+fn count(mut hosts: HostPart<'_>, batches: Receiver<Vec<Rec>>, spare: SyncSender<Vec<Rec>>) {
     let mut pipe = Pipeline::default();
     for mut batch in batches {
         for r in batch.drain(..) {
-            match r {
-                Rec::Frame { d, ts, wire_len } => pipe.push(acct, d, ts, wire_len),
-                Rec::Foreign { ts, wire_len } => {
-                    // keep the order of packets: what is in flight goes first
-                    pipe.flush(acct);
-                    acct.set_now(ts);
-                    acct.count_non_ip(wire_len);
-                }
-            }
+            pipe.push(&mut hosts, r.p, r.ts);
         }
         // the reader may have stopped taking spares; then it is dropped
         let _ = spare.try_send(batch);
     }
-    pipe.flush(acct);
+    pipe.flush(&mut hosts);
 }
 
-/// Runs `read` on this thread with a [`Feed`] whose records are counted
-/// into `acct` on another; returns what `read` returned once every record
-/// it fed is counted. Fails only when the thread cannot be started.
+/// Runs `read` on this thread with the global part of `acct` and a
+/// [`Feed`] whose packets are counted into the host part on another;
+/// returns what `read` returned once every packet it fed is counted.
+/// Fails only when the thread cannot be started.
 pub fn count_aside<T>(
     acct: &mut Accounts,
-    read: impl FnOnce(&mut Feed) -> T,
+    read: impl FnOnce(&mut GlobalPart<'_>, &mut Feed) -> T,
 ) -> std::io::Result<T> {
     let (tx, rx) = mpsc::sync_channel::<Vec<Rec>>(IN_FLIGHT);
     let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<Rec>>(IN_FLIGHT + 1);
+    let (mut global, hosts) = acct.split();
     thread::scope(|s| {
         let counter = thread::Builder::new()
             .name("account".into())
-            .spawn_scoped(s, move || count(acct, rx, spare_tx))?;
+            .spawn_scoped(s, move || count(hosts, rx, spare_tx))?;
         let mut feed = Feed {
             batch: Vec::with_capacity(BATCH),
             tx,
             spare: spare_rx,
         };
-        let out = read(&mut feed);
+        let out = read(&mut global, &mut feed);
         if !feed.batch.is_empty() {
             feed.send();
         }
@@ -113,11 +106,11 @@ mod tests {
     use super::super::test_frames::frame;
     use super::*;
     use crate::account::Limits;
-    use crate::decode::{self, LinkType};
+    use crate::decode::{self, Decoded, LinkType};
     use common::net::LocalNets;
 
-    /// Counting aside gives exactly what counting in line gives, with
-    /// partial batches, foreign frames in between and evictions.
+    /// Counting hosts aside gives exactly what counting in line gives,
+    /// with partial batches, foreign frames in between and evictions.
     #[test]
     fn counts_like_counting_in_line() {
         let limits = Limits {
@@ -129,35 +122,41 @@ mod tests {
         };
         let local = LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()]);
         for n in [0usize, 1, BATCH - 1, BATCH, BATCH * 3 + 7] {
-            let recs: Vec<Rec> = (0..n)
+            // (frame or None for a foreign one, time)
+            let frames: Vec<(Option<Decoded>, u64)> = (0..n)
                 .map(|i| {
                     let ts = 1_700_000_000 + i as u64 / 50;
                     if i % 301 == 7 {
-                        return Rec::Foreign { ts, wire_len: 99 };
+                        return (None, ts);
                     }
                     let f = frame((i % 97) as u8, (i % 89) as u8, 17, (i % 13) as u16, 53);
-                    let d = decode::frame(LinkType::Ethernet, &f, 60);
-                    Rec::Frame {
-                        d,
-                        ts,
-                        wire_len: 60,
-                    }
+                    (Some(decode::frame(LinkType::Ethernet, &f, 60)), ts)
                 })
                 .collect();
             let mut inline = Accounts::new(limits, local.clone());
-            for r in &recs {
-                match *r {
-                    Rec::Frame { d, ts, wire_len } => inline.apply(&d, ts, wire_len),
-                    Rec::Foreign { ts, wire_len } => {
+            for &(d, ts) in &frames {
+                match d {
+                    Some(d) => inline.apply(&d, ts, 60),
+                    None => {
                         inline.set_now(ts);
-                        inline.count_non_ip(wire_len);
+                        inline.count_non_ip(99);
                     }
                 }
             }
             let mut aside = Accounts::new(limits, local.clone());
-            let fed = count_aside(&mut aside, |feed| {
-                recs.iter().for_each(|&r| feed.push(r));
-                recs.len()
+            let fed = count_aside(&mut aside, |global, feed| {
+                for &(d, ts) in &frames {
+                    match d {
+                        Some(d) => {
+                            global.count(&d, ts, 60);
+                            if let Decoded::Ip(p) = d {
+                                feed.push(Rec { p, ts });
+                            }
+                        }
+                        None => global.count_foreign(ts, 99),
+                    }
+                }
+                frames.len()
             })
             .unwrap();
             assert_eq!(fed, n);

@@ -8,7 +8,7 @@ use pcap::{Active, Capture};
 
 use super::filter::link_type_name;
 use crate::account::{Accounts, Pipeline};
-use crate::decode::{self, LinkType};
+use crate::decode::{self, Decoded, LinkType};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
@@ -142,12 +142,16 @@ impl LiveCapture {
         // the same prefetch pipeline as for files; flushed before returning,
         // so that a tick sees every packet of the batch counted
         let mut pipe = Pipeline::default();
+        let (mut global, mut hosts) = acct.split();
         let n = self.cap.dispatch(Some(max), |p| {
             let ts = u64::try_from(p.header.ts.tv_sec).unwrap_or(0);
             let d = decode::frame(link, p.data, p.header.len);
-            pipe.push(acct, d, ts, p.header.len);
+            global.count(&d, ts, p.header.len);
+            if let Decoded::Ip(s) = d {
+                pipe.push(&mut hosts, s, ts);
+            }
         });
-        pipe.flush(acct);
+        pipe.flush(&mut hosts);
         n.map_err(|source| LiveError::Read {
             iface: self.name.clone(),
             source,
