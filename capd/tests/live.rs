@@ -284,53 +284,22 @@ fn an_address_is_local_only_while_the_interface_has_it() {
     send_udp_to(&p.b, x4, 10);
     send_udp_to(&p.b, x6, 11);
     settle();
+    // `ip addr OP CIDR dev va [nodad]` in the capturing namespace
+    let addr = |op: &str, cidr: String, extra: &[&str]| {
+        let mut args = vec!["ip", "-n", &p.a, "addr", op, &cidr, "dev", "va"];
+        args.extend_from_slice(extra);
+        sh(&args);
+    };
     // 2: va has X: traffic into the local network, "in"
-    sh(&[
-        "ip",
-        "-n",
-        &p.a,
-        "addr",
-        "add",
-        &format!("{x4}/24"),
-        "dev",
-        "va",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &p.a,
-        "addr",
-        "add",
-        &format!("{x6}/64"),
-        "dev",
-        "va",
-        "nodad",
-    ]);
+    addr("add", format!("{x4}/24"), &[]);
+    addr("add", format!("{x6}/64"), &["nodad"]);
     settle();
     send_udp_to(&p.b, x4, 20);
     send_udp_to(&p.b, x6, 21);
     settle();
     // 3: X is gone again: "other"
-    sh(&[
-        "ip",
-        "-n",
-        &p.a,
-        "addr",
-        "del",
-        &format!("{x4}/24"),
-        "dev",
-        "va",
-    ]);
-    sh(&[
-        "ip",
-        "-n",
-        &p.a,
-        "addr",
-        "del",
-        &format!("{x6}/64"),
-        "dev",
-        "va",
-    ]);
+    addr("del", format!("{x4}/24"), &[]);
+    addr("del", format!("{x6}/64"), &[]);
     settle();
     send_udp_to(&p.b, x4, 40);
     send_udp_to(&p.b, x6, 41);
