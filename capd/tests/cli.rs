@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod support;
+use support::document::host;
+
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
 fn tmpdir(name: &str) -> PathBuf {
@@ -80,15 +83,6 @@ fn dump(args: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn host<'a>(doc: &'a Value, ip: &str) -> &'a Value {
-    doc["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["ip"] == ip)
-        .unwrap_or_else(|| panic!("no host {ip}"))
 }
 
 fn sample(dir: &Path) -> PathBuf {

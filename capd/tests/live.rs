@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use support::document::host;
 use support::isolated;
 use support::netns::{sh, VethPair};
 
@@ -114,19 +115,10 @@ fn live_counts_rise_with_traffic_and_promisc_is_on_only_while_running() {
     );
     let doc: Value = serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap();
     let _ = std::fs::remove_file(&dump);
-    let host = |ip: &str| {
-        doc["hosts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["ip"] == ip)
-            .cloned()
-            .unwrap_or_else(|| panic!("no host {ip} in {doc}"))
-    };
-    let b = host("10.77.0.2");
+    let b = host(&doc, "10.77.0.2");
     assert_eq!(b["packets_out"], 50);
     assert_eq!(b["bytes_out"], 50 * (20 + 8 + 100));
-    let a = host("10.77.0.1");
+    let a = host(&doc, "10.77.0.1");
     assert_eq!(a["packets_in"], 50);
     let udp9999 = a["udp_local"]
         .as_array()
@@ -330,17 +322,8 @@ fn an_address_is_local_only_while_the_interface_has_it() {
         .sum();
     assert_eq!(graphed, 20 + 21);
     // the hosts' own counters are unchanged by the direction
-    let host = |ip: &str| {
-        doc["hosts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["ip"] == ip)
-            .cloned()
-            .unwrap_or_else(|| panic!("no host {ip} in {doc}"))
-    };
-    assert_eq!(host(x4)["packets_in"], 10 + 20 + 40);
-    assert_eq!(host(x6)["packets_in"], 11 + 21 + 41);
+    assert_eq!(host(&doc, x4)["packets_in"], 10 + 20 + 40);
+    assert_eq!(host(&doc, x6)["packets_in"], 11 + 21 + 41);
     // at the end: va's own address is local, X no longer is
     let nets: Vec<&str> = doc["local_networks"]
         .as_array()

@@ -74,10 +74,9 @@ struct Index {
 }
 
 impl Index {
-    fn with_capacity(n: usize) -> Index {
-        let cap = (n * 2).next_power_of_two().max(16);
+    fn new() -> Index {
         Index {
-            slots: vec![0; cap].into_boxed_slice(),
+            slots: vec![0; 16].into_boxed_slice(),
             len: 0,
         }
     }
@@ -127,9 +126,10 @@ impl Index {
         (self.len + 1) * 2 > self.slots.len()
     }
 
-    /// Doubles the array and empties it. The tags are the high halves of the hashes and
-    /// the start slot uses only low bits, so without the full hash the new
-    /// start slot is unknown: the caller rebuilds from the hosts instead.
+    /// Doubles the array and empties it. The tags are the high halves of
+    /// the hashes and the start slot uses only low bits, so without the
+    /// full hash the new start slot is unknown: the caller rebuilds from
+    /// the hosts instead.
     fn grow(&mut self) {
         let cap = self.slots.len() * 2;
         self.slots = vec![0; cap].into_boxed_slice();
@@ -165,7 +165,7 @@ impl HostTable {
     pub fn new(max: usize, keep: usize) -> Self {
         HostTable {
             hosts: Vec::new(),
-            index: Index::with_capacity(0),
+            index: Index::new(),
             hasher: DefaultHashBuilder::default(),
             max,
             keep: keep.min(max.saturating_sub(1)),

@@ -155,13 +155,6 @@ impl Accounts {
         }
     }
 
-    /// A frame that is not IP, or that arrived on an interface whose link
-    /// type we do not decode.
-    pub fn count_non_ip(&mut self, wire_len: u32) {
-        self.non_ip.packets += 1;
-        self.non_ip.bytes += u64::from(wire_len);
-    }
-
     /// The table apart from the rest, so that one thread can count what is
     /// per host while another counts everything else (`worker`): the two
     /// parts share no counter, and the order of packets within each part

@@ -137,10 +137,7 @@ mod tests {
             for &(d, ts) in &frames {
                 match d {
                     Some(d) => inline.apply(&d, ts, 60),
-                    None => {
-                        inline.set_now(ts);
-                        inline.count_non_ip(99);
-                    }
+                    None => inline.split().0.count_foreign(ts, 99),
                 }
             }
             let mut aside = Accounts::new(limits, local.clone());

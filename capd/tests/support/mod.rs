@@ -8,6 +8,7 @@
 //! * `user`: the dedicated user the root-only tests drop to.
 #![allow(dead_code)]
 
+pub mod document;
 pub mod netns;
 pub mod sandboxed;
 pub mod user;
