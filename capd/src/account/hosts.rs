@@ -196,6 +196,11 @@ impl HostTable {
         self.hosts.iter()
     }
 
+    /// Every host, in table order.
+    pub fn as_slice(&self) -> &[Host] {
+        &self.hosts
+    }
+
     /// The seeded hash of an address, as the other methods take it.
     #[inline]
     pub fn hash(&self, key: u128) -> u64 {

@@ -9,7 +9,10 @@ use common::model::{
     Evictions, Graphs, HostProtoStats, InterfaceStats, PortStats, ProtoStats, TcpPortStats, Totals,
 };
 use common::net::{key_ip, LocalNet, MacAddr};
-use serde::ser::{Serialize, Serializer};
+use std::sync::mpsc;
+use std::thread;
+
+use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};
 
 use super::entries::{Entry, Kind};
 use super::hosts::{Host, HostTable};
@@ -30,13 +33,70 @@ pub struct SnapshotView<'a> {
     evictions: Evictions,
 }
 
-struct HostsView<'a>(&'a HostTable);
+/// The hosts; with `aside`, half of them are rendered to JSON text on a
+/// second thread while this one writes the other half (only for
+/// serde_json, which writes such text as it is).
+struct HostsView<'a> {
+    table: &'a HostTable,
+    aside: bool,
+}
+
+/// Hosts per chunk handed between the two threads: small enough to bound
+/// the text held in memory, large enough to make the hand-over cheap.
+const CHUNK: usize = 256;
 
 impl Serialize for HostsView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(HostView))
+        if !self.aside || self.table.len() <= CHUNK {
+            return s.collect_seq(self.table.iter().map(HostView));
+        }
+        let hosts = self.table.as_slice();
+        thread::scope(|sc| {
+            let (tx, rx) = mpsc::sync_channel::<Rendered>(1);
+            let renderer = thread::Builder::new()
+                .name("dump".into())
+                .spawn_scoped(sc, move || {
+                    for chunk in hosts.chunks(CHUNK).skip(1).step_by(2) {
+                        let text = chunk
+                            .iter()
+                            .map(|h| serde_json::value::to_raw_value(&HostView(h)))
+                            .collect();
+                        // fails once the writer gave up: stop too
+                        if tx.send(text).is_err() {
+                            break;
+                        }
+                    }
+                });
+            let mut seq = s.serialize_seq(Some(hosts.len()))?;
+            if renderer.is_err() {
+                // no second thread: all on this one
+                for h in hosts {
+                    seq.serialize_element(&HostView(h))?;
+                }
+                return seq.end();
+            }
+            for (i, chunk) in hosts.chunks(CHUNK).enumerate() {
+                if i % 2 == 0 {
+                    for h in chunk {
+                        seq.serialize_element(&HostView(h))?;
+                    }
+                    continue;
+                }
+                let text = rx
+                    .recv()
+                    .map_err(|_| S::Error::custom("the dump thread stopped"))?
+                    .map_err(S::Error::custom)?;
+                for t in &text {
+                    seq.serialize_element(t)?;
+                }
+            }
+            seq.end()
+        })
     }
 }
+
+/// A chunk of hosts as JSON text.
+type Rendered = Result<Vec<Box<serde_json::value::RawValue>>, serde_json::Error>;
 
 #[derive(serde::Serialize)]
 struct GlobalPortsView<'a> {
@@ -74,7 +134,15 @@ struct HostFields<'a> {
 impl Serialize for HostView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let h = self.0;
-        let table = |kind| TableView(h, kind);
+        // one pass over the entries, not one per table: a busy host's
+        // large table has tens of thousands of slots
+        let mut by_kind: [Vec<(u16, &Entry)>; 5] = Default::default();
+        for (kind, number, e) in h.entries.iter() {
+            if let Some(rows) = by_kind.get_mut(usize::from(kind)) {
+                rows.push((number, e));
+            }
+        }
+        let [tcp_local, tcp_remote, udp_local, udp_remote, protocols] = &by_kind;
         HostFields {
             ip: key_ip(h.key),
             mac: h.mac.map(MacAddr),
@@ -84,26 +152,23 @@ impl Serialize for HostView<'_> {
             packets_in: h.packets_in,
             packets_out: h.packets_out,
             last_seen: super::snapshot::last_seen(h),
-            tcp_local: table(Kind::TcpLocal),
-            tcp_remote: table(Kind::TcpRemote),
-            udp_local: table(Kind::UdpLocal),
-            udp_remote: table(Kind::UdpRemote),
-            protocols: table(Kind::Proto),
+            tcp_local: TableView(tcp_local, Kind::TcpLocal),
+            tcp_remote: TableView(tcp_remote, Kind::TcpRemote),
+            udp_local: TableView(udp_local, Kind::UdpLocal),
+            udp_remote: TableView(udp_remote, Kind::UdpRemote),
+            protocols: TableView(protocols, Kind::Proto),
         }
         .serialize(s)
     }
 }
 
-struct TableView<'a>(&'a Host, Kind);
+/// One table of a host: (number, counters) in table order.
+struct TableView<'a>(&'a [(u16, &'a Entry)], Kind);
 
 impl Serialize for TableView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let kind = self.1;
-        let rows = self
-            .0
-            .entries
-            .iter()
-            .filter(move |(k, _, _)| *k == kind as u8);
+        let rows = self.0.iter().map(move |&(n, e)| (kind as u8, n, e));
         match kind {
             Kind::TcpLocal | Kind::TcpRemote => s.collect_seq(rows.map(tcp_row)),
             Kind::UdpLocal | Kind::UdpRemote => s.collect_seq(rows.map(udp_row)),
@@ -146,12 +211,25 @@ pub(super) fn proto_row((_, n, e): (u8, u16, &Entry)) -> HostProtoStats {
 impl Accounts {
     /// The statistics document as a borrowed, serializable view.
     pub fn view<'a>(&'a self, interfaces: &'a [InterfaceStats]) -> SnapshotView<'a> {
+        self.view_with(interfaces, false)
+    }
+
+    /// [`Accounts::view`] for serde_json only, rendering half of the hosts
+    /// on a second thread (`--dump-json` of a large table).
+    pub fn json_view<'a>(&'a self, interfaces: &'a [InterfaceStats]) -> SnapshotView<'a> {
+        self.view_with(interfaces, true)
+    }
+
+    fn view_with<'a>(&'a self, interfaces: &'a [InterfaceStats], aside: bool) -> SnapshotView<'a> {
         SnapshotView {
             version: common::model::DOCUMENT_VERSION,
             since: self.since(),
             now: self.now(),
             totals: self.totals_with(interfaces),
-            hosts: HostsView(&self.hosts),
+            hosts: HostsView {
+                table: &self.hosts,
+                aside,
+            },
             ports: GlobalPortsView {
                 tcp: GlobalTableView(&self.tcp_ports),
                 udp: GlobalTableView(&self.udp_ports),
