@@ -22,6 +22,7 @@ const OPT_JUMBO: u8 = 0xc2;
 
 /// `p` starts at the IP header; `wire_after` is the frame's wire length
 /// minus its link header (what the datagram can at most have been).
+#[inline(always)] // into `decode::frame`, see there
 pub(super) fn decode(p: &[u8], wire_after: u64) -> Result<PacketSummary, MalformedReason> {
     match p.first().map(|b| b >> 4) {
         Some(4) => v4(p, wire_after),

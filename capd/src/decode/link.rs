@@ -70,6 +70,7 @@ const ARPHRD_ETHER: u16 = 1;
 const NULL_FAMILIES: [u32; 5] = [2, 10, 24, 28, 30];
 
 /// `None`: the frame does not carry IP (counted as non-IP).
+#[inline(always)] // into `decode::frame`, see there
 pub(super) fn decode(link: LinkType, f: &[u8]) -> Option<Link> {
     match link {
         LinkType::Ethernet => ethernet(f),
