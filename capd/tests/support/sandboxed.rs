@@ -7,8 +7,14 @@ use std::time::{Duration, Instant};
 /// Waits until `child` (capd, or darkstat: `what`) runs under its seccomp
 /// filter; `ip netns exec` execs, so the child is the daemon itself.
 pub fn wait_sandboxed(child: &Child, what: &str) {
+    wait_sandboxed_pid(child.id(), what);
+}
+
+/// [`wait_sandboxed`] for a process that is not our child (a daemon that
+/// detached).
+pub fn wait_sandboxed_pid(pid: u32, what: &str) {
     let t0 = Instant::now();
-    while !std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+    while !std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
         .contains("Seccomp:\t2")
     {
