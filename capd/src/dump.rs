@@ -4,21 +4,19 @@ use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use serde::Serialize;
+use crate::account::SnapshotView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
     #[error("cannot write {path}: {source}")]
     Io { path: String, source: io::Error },
-    #[error("cannot encode the statistics: {0}")]
-    Encode(#[from] serde_json::Error),
 }
 
 /// Writes `snap` to `path`, or to standard output for "-". A file is written
 /// beside its final name and renamed over it, so a reader never sees half a
 /// document. A path that is not a regular file (`/dev/null`, a FIFO) is
 /// written in place.
-pub fn write<T: Serialize>(path: &Path, snap: &T) -> Result<(), DumpError> {
+pub fn write(path: &Path, snap: &SnapshotView<'_>) -> Result<(), DumpError> {
     let io_err = |source| DumpError::Io {
         path: path.display().to_string(),
         source,
@@ -26,7 +24,7 @@ pub fn write<T: Serialize>(path: &Path, snap: &T) -> Result<(), DumpError> {
     if path.as_os_str() == "-" {
         let out = io::stdout();
         let mut w = BufWriter::with_capacity(1 << 16, out.lock());
-        serde_json::to_writer(&mut w, snap)?;
+        snap.write_json(&mut w).map_err(io_err)?;
         w.write_all(b"\n").map_err(io_err)?;
         return w.flush().map_err(io_err);
     }
@@ -37,7 +35,7 @@ pub fn write<T: Serialize>(path: &Path, snap: &T) -> Result<(), DumpError> {
             .open(path)
             .map_err(io_err)?;
         let mut w = BufWriter::with_capacity(1 << 16, f);
-        serde_json::to_writer(&mut w, snap)?;
+        snap.write_json(&mut w).map_err(io_err)?;
         w.write_all(b"\n").map_err(io_err)?;
         return w.flush().map_err(io_err);
     }
@@ -46,7 +44,7 @@ pub fn write<T: Serialize>(path: &Path, snap: &T) -> Result<(), DumpError> {
     let tmp = Path::new(&tmp);
     let f = fs::File::create(tmp).map_err(io_err)?;
     let mut w = BufWriter::with_capacity(1 << 16, f);
-    serde_json::to_writer(&mut w, snap)?;
+    snap.write_json(&mut w).map_err(io_err)?;
     w.write_all(b"\n").map_err(io_err)?;
     let f = w.into_inner().map_err(|e| io_err(e.into_error()))?;
     f.sync_all().map_err(io_err)?;

@@ -202,7 +202,7 @@ fn run() -> anyhow::Result<()> {
             }
             log::info(&acct.summary());
             if let Some(out) = &cfg.dump_json {
-                capd::dump::write(out, &acct.json_view(&interfaces))?;
+                capd::dump::write(out, &acct.view(&interfaces))?;
             }
             if let Some(p) = pidfile {
                 if let Err(e) = p.remove() {
@@ -240,7 +240,7 @@ fn serve_file(cfg: &Config, path: &Path, signals: &Signals) -> anyhow::Result<()
     let interfaces = [iface];
     log::info(&acct.summary());
     if let Some(out) = &cfg.dump_json {
-        capd::dump::write(out, &acct.json_view(&interfaces))?;
+        capd::dump::write(out, &acct.view(&interfaces))?;
         return Ok(());
     }
     let publisher = bind_publisher(cfg)?;

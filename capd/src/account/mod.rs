@@ -10,6 +10,7 @@ mod delta;
 mod entries;
 mod graphs;
 mod hosts;
+mod json;
 mod prefetch;
 mod restore;
 mod snapshot;
@@ -451,40 +452,6 @@ mod tests {
         assert_eq!(owned, view);
         assert_eq!(owned["totals"]["capture"]["dropped"], 2);
         assert!(a.snapshot(&ifs).evictions.ports > 0);
-    }
-
-    /// The dump's view renders every other chunk of hosts on a second
-    /// thread: the text must be byte for byte that of the plain view, in
-    /// the same order, for tables of one chunk, a few and an odd number.
-    #[test]
-    fn json_view_writes_the_same_bytes_as_the_plain_view() {
-        let limits = Limits {
-            hosts_max: 10_000,
-            hosts_keep: 5000,
-            ports_max: 20,
-            ports_keep: 10,
-            highest_port: 65535,
-        };
-        let local = LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()]);
-        for n in [0u32, 1, 256, 257, 700, 1500] {
-            let mut a = Accounts::new(limits, local.clone());
-            for i in 0..n {
-                // a new source host per packet: 192.168.(i / 256).(i % 256)
-                let mut f = frame(i as u8, (i % 7) as u8, 6, (i % 1000) as u16, 443);
-                f[28] = (i / 256) as u8;
-                let d = decode::frame(LinkType::Ethernet, &f, 60);
-                a.apply(&d, 1_700_000_000 + u64::from(i), 60);
-            }
-            let plain = serde_json::to_vec(&a.view(&[])).unwrap();
-            let aside = serde_json::to_vec(&a.json_view(&[])).unwrap();
-            assert!(plain == aside, "{n} packets");
-            let hosts = serde_json::from_slice::<serde_json::Value>(&aside).unwrap()["hosts"]
-                .as_array()
-                .unwrap()
-                .len();
-            assert_eq!(hosts, a.hosts.len(), "{n} packets");
-            assert!(hosts >= n as usize, "{n} packets");
-        }
     }
 
     #[test]

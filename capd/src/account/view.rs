@@ -9,97 +9,39 @@ use common::model::{
     Evictions, Graphs, HostProtoStats, InterfaceStats, PortStats, ProtoStats, TcpPortStats, Totals,
 };
 use common::net::{key_ip, LocalNet, MacAddr};
-use std::sync::mpsc;
-use std::thread;
-
-use serde::ser::{Error as _, Serialize, SerializeSeq, Serializer};
+use serde::ser::{Serialize, Serializer};
 
 use super::entries::{Entry, Kind};
 use super::hosts::{Host, HostTable};
 use super::{Accounts, PortCounters};
 
+/// The fields in the document's order (`account::json` writes them in
+/// the same order by hand).
 #[derive(serde::Serialize)]
 pub struct SnapshotView<'a> {
-    version: u32,
-    since: u64,
-    now: u64,
-    totals: Totals,
-    hosts: HostsView<'a>,
-    ports: GlobalPortsView<'a>,
-    protocols: Vec<ProtoStats>,
-    graphs: Graphs,
-    interfaces: &'a [InterfaceStats],
-    local_networks: &'a [LocalNet],
-    evictions: Evictions,
+    pub(super) version: u32,
+    pub(super) since: u64,
+    pub(super) now: u64,
+    pub(super) totals: Totals,
+    pub(super) hosts: HostsView<'a>,
+    pub(super) ports: GlobalPortsView<'a>,
+    pub(super) protocols: Vec<ProtoStats>,
+    pub(super) graphs: Graphs,
+    pub(super) interfaces: &'a [InterfaceStats],
+    pub(super) local_networks: &'a [LocalNet],
+    pub(super) evictions: Evictions,
 }
 
-/// The hosts; with `aside`, half of them are rendered to JSON text on a
-/// second thread while this one writes the other half (only for
-/// serde_json, which writes such text as it is).
-struct HostsView<'a> {
-    table: &'a HostTable,
-    aside: bool,
-}
-
-/// Hosts per chunk handed between the two threads: small enough to bound
-/// the text held in memory, large enough to make the hand-over cheap.
-const CHUNK: usize = 256;
+pub(super) struct HostsView<'a>(pub(super) &'a HostTable);
 
 impl Serialize for HostsView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if !self.aside || self.table.len() <= CHUNK {
-            return s.collect_seq(self.table.iter().map(HostView));
-        }
-        let hosts = self.table.as_slice();
-        thread::scope(|sc| {
-            let (tx, rx) = mpsc::sync_channel::<Rendered>(1);
-            let renderer = thread::Builder::new()
-                .name("dump".into())
-                .spawn_scoped(sc, move || {
-                    for chunk in hosts.chunks(CHUNK).skip(1).step_by(2) {
-                        let text = chunk
-                            .iter()
-                            .map(|h| serde_json::value::to_raw_value(&HostView(h)))
-                            .collect();
-                        // fails once the writer gave up: stop too
-                        if tx.send(text).is_err() {
-                            break;
-                        }
-                    }
-                });
-            let mut seq = s.serialize_seq(Some(hosts.len()))?;
-            if renderer.is_err() {
-                // no second thread: all on this one
-                for h in hosts {
-                    seq.serialize_element(&HostView(h))?;
-                }
-                return seq.end();
-            }
-            for (i, chunk) in hosts.chunks(CHUNK).enumerate() {
-                if i % 2 == 0 {
-                    for h in chunk {
-                        seq.serialize_element(&HostView(h))?;
-                    }
-                    continue;
-                }
-                let text = rx
-                    .recv()
-                    .map_err(|_| S::Error::custom("the dump thread stopped"))?
-                    .map_err(S::Error::custom)?;
-                for t in &text {
-                    seq.serialize_element(t)?;
-                }
-            }
-            seq.end()
-        })
+        s.collect_seq(self.0.iter().map(HostView))
     }
 }
 
-/// A chunk of hosts as JSON text.
-type Rendered = Result<Vec<Box<serde_json::value::RawValue>>, serde_json::Error>;
-
 #[derive(serde::Serialize)]
-struct GlobalPortsView<'a> {
+pub(super) struct GlobalPortsView<'a> {
     tcp: GlobalTableView<'a>,
     udp: GlobalTableView<'a>,
 }
@@ -211,25 +153,12 @@ pub(super) fn proto_row((_, n, e): (u8, u16, &Entry)) -> HostProtoStats {
 impl Accounts {
     /// The statistics document as a borrowed, serializable view.
     pub fn view<'a>(&'a self, interfaces: &'a [InterfaceStats]) -> SnapshotView<'a> {
-        self.view_with(interfaces, false)
-    }
-
-    /// [`Accounts::view`] for serde_json only, rendering half of the hosts
-    /// on a second thread (`--dump-json` of a large table).
-    pub fn json_view<'a>(&'a self, interfaces: &'a [InterfaceStats]) -> SnapshotView<'a> {
-        self.view_with(interfaces, true)
-    }
-
-    fn view_with<'a>(&'a self, interfaces: &'a [InterfaceStats], aside: bool) -> SnapshotView<'a> {
         SnapshotView {
             version: common::model::DOCUMENT_VERSION,
             since: self.since(),
             now: self.now(),
             totals: self.totals_with(interfaces),
-            hosts: HostsView {
-                table: &self.hosts,
-                aside,
-            },
+            hosts: HostsView(&self.hosts),
             ports: GlobalPortsView {
                 tcp: GlobalTableView(&self.tcp_ports),
                 udp: GlobalTableView(&self.udp_ports),
