@@ -20,18 +20,12 @@ use serde_json::Value;
 use support::document::host;
 use support::netns::Netns as Ns;
 use support::sandboxed::{term, wait_sandboxed, wait_sandboxed_pid};
-use support::user::{ensure_user, owned_dir};
+use support::user::{owned_dir, root_or_skip};
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
 fn root() -> bool {
-    let r = nix::unistd::geteuid().is_root();
-    if r {
-        ensure_user();
-    } else {
-        eprintln!("skipped: the daemon tests capture live and need root (CI runs them as root)");
-    }
-    r
+    root_or_skip("the daemon tests (they capture live)")
 }
 
 /// Polls `done` every 50 ms for up to 20 s.

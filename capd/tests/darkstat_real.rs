@@ -45,7 +45,7 @@ use common::model::{GraphBar, Snapshot};
 use support::isolated;
 use support::netns::{sh, Netns as Ns};
 use support::sandboxed::{term, wait_sandboxed};
-use support::user::ensure_user;
+use support::user::root_or_skip;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 const DARKSTAT: &str = "darkstat";
@@ -94,11 +94,7 @@ fn darkstat_version() -> Option<String> {
 }
 
 fn root() -> bool {
-    let r = nix::unistd::geteuid().is_root();
-    if r {
-        ensure_user();
-    }
-    r
+    root_or_skip("the tests with the real darkstat")
 }
 
 /// A directory capd's user (and darkstat's, nobody) may write.

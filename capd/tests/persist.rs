@@ -13,18 +13,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::netns::Netns as Ns;
 use support::sandboxed::{signal, wait_sandboxed};
-use support::user::{ensure_user, owned_dir};
+use support::user::{owned_dir, root_or_skip};
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
 fn root() -> bool {
-    let r = nix::unistd::geteuid().is_root();
-    if r {
-        ensure_user();
-    } else {
-        eprintln!("skipped: persistence tests capture live and need root (CI runs them as root)");
-    }
-    r
+    root_or_skip("the persistence tests (they capture live)")
 }
 
 impl Ns {

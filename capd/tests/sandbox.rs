@@ -12,18 +12,12 @@ use std::process::{Child, Command, Stdio};
 use support::isolated;
 use support::netns::Netns;
 use support::sandboxed::wait_sandboxed;
-use support::user::{ensure_user, USER};
+use support::user::{root_or_skip, USER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
 fn root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        ensure_user();
-        true
-    } else {
-        eprintln!("skipped: sandbox tests need root (CI runs them as root)");
-        false
-    }
+    root_or_skip("the sandbox tests")
 }
 
 fn scratch(tag: &str) -> PathBuf {

@@ -108,7 +108,6 @@ impl HostWriter {
         }
         out.push(b'}');
     }
-
 }
 
 /// A piece of rendered hosts, and whether it ends its chunk.

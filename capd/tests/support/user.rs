@@ -5,6 +5,19 @@ use std::process::Command;
 
 pub const USER: &str = "darkstat-rs";
 
+/// Whether the test runs as root, which the tests that capture live or
+/// drop privileges need; then the dedicated user exists. Without root it
+/// says that `what` is skipped (CI runs as root).
+pub fn root_or_skip(what: &str) -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    if root {
+        ensure_user();
+    } else {
+        eprintln!("skipped: {what} need root (CI runs them as root)");
+    }
+    root
+}
+
 /// Creates `darkstat-rs` if it does not exist yet.
 pub fn ensure_user() {
     if nix::unistd::User::from_name(USER).unwrap().is_none() {
