@@ -640,13 +640,7 @@ async fn gzip_when_accepted() {
     ] {
         let plain = app.get(uri).await;
         assert_eq!(plain.header("content-encoding"), None, "{uri}");
-        let r = app
-            .send(
-                TestRequest::get()
-                    .uri(uri)
-                    .insert_header(("accept-encoding", "gzip")),
-            )
-            .await;
+        let r = app.get_with(uri, ("accept-encoding", "gzip")).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(
             r.header("content-encoding").as_deref(),
@@ -674,44 +668,27 @@ async fn static_assets_answer_conditional_requests() {
     let css = r.text();
     assert!(css.contains("prefers-color-scheme: dark"));
     let r = app
-        .send(
-            TestRequest::get()
-                .uri("/static/style.css")
-                .insert_header(("if-none-match", etag.clone())),
-        )
+        .get_with("/static/style.css", ("if-none-match", &etag))
         .await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     assert!(r.body.is_empty());
     assert_eq!(r.header("etag"), Some(etag.clone()));
     let r = app
-        .send(
-            TestRequest::get()
-                .uri("/static/style.css")
-                .insert_header(("if-none-match", format!("W/{etag}"))),
-        )
+        .get_with("/static/style.css", ("if-none-match", format!("W/{etag}")))
         .await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     let r = app
-        .send(
-            TestRequest::get()
-                .uri("/static/style.css")
-                .insert_header(("if-none-match", "\"other\"")),
-        )
+        .get_with("/static/style.css", ("if-none-match", "\"other\""))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let r = app
-        .send(
-            TestRequest::get()
-                .uri("/static/style.css")
-                .insert_header(("if-modified-since", lm)),
-        )
+        .get_with("/static/style.css", ("if-modified-since", &lm))
         .await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
     let r = app
-        .send(
-            TestRequest::get()
-                .uri("/static/style.css")
-                .insert_header(("if-modified-since", "Sat, 01 Jan 2000 00:00:00 GMT")),
+        .get_with(
+            "/static/style.css",
+            ("if-modified-since", "Sat, 01 Jan 2000 00:00:00 GMT"),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);

@@ -105,6 +105,17 @@ where
         self.send(test::TestRequest::get().uri(uri)).await
     }
 
+    /// GET with one request header.
+    pub async fn get_with(&self, uri: &str, header: (&str, impl AsRef<str>)) -> Reply {
+        let (name, value) = header;
+        self.send(
+            test::TestRequest::get()
+                .uri(uri)
+                .insert_header((name, value.as_ref())),
+        )
+        .await
+    }
+
     /// GET that must answer 200 with HTML; returns the page.
     pub async fn page(&self, uri: &str) -> String {
         let r = self.get(uri).await;
