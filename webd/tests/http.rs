@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
-use common::model::{HostStats, Snapshot};
+use common::model::{HostStats, PortStats, Snapshot, TcpPortStats};
 use common::net::{ip_key, LocalNets};
 use webd::config::Config;
 
@@ -153,59 +153,33 @@ async fn host_pages_show_everything_about_a_host() {
                 assert!(html.contains(&m.to_string()));
             }
             // The four port tables, with SYNs for TCP.
+            let tcp = |t: &[TcpPortStats]| -> Vec<PortExpect> {
+                t.iter()
+                    .map(|p| {
+                        (
+                            p.port,
+                            [p.bytes_in, p.bytes_out, p.packets_in, p.packets_out],
+                            Some(p.syn),
+                        )
+                    })
+                    .collect()
+            };
+            let udp = |t: &[PortStats]| -> Vec<PortExpect> {
+                t.iter()
+                    .map(|p| {
+                        (
+                            p.port,
+                            [p.bytes_in, p.bytes_out, p.packets_in, p.packets_out],
+                            None,
+                        )
+                    })
+                    .collect()
+            };
             let sections: [(&str, Vec<PortExpect>); 4] = [
-                (
-                    "id=\"tcp-local\"",
-                    h.tcp_local
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.port,
-                                [p.bytes_in, p.bytes_out, p.packets_in, p.packets_out],
-                                Some(p.syn),
-                            )
-                        })
-                        .collect(),
-                ),
-                (
-                    "id=\"tcp-remote\"",
-                    h.tcp_remote
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.port,
-                                [p.bytes_in, p.bytes_out, p.packets_in, p.packets_out],
-                                Some(p.syn),
-                            )
-                        })
-                        .collect(),
-                ),
-                (
-                    "id=\"udp-local\"",
-                    h.udp_local
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.port,
-                                [p.bytes_in, p.bytes_out, p.packets_in, p.packets_out],
-                                None,
-                            )
-                        })
-                        .collect(),
-                ),
-                (
-                    "id=\"udp-remote\"",
-                    h.udp_remote
-                        .iter()
-                        .map(|p| {
-                            (
-                                p.port,
-                                [p.bytes_in, p.bytes_out, p.packets_in, p.packets_out],
-                                None,
-                            )
-                        })
-                        .collect(),
-                ),
+                ("id=\"tcp-local\"", tcp(&h.tcp_local)),
+                ("id=\"tcp-remote\"", tcp(&h.tcp_remote)),
+                ("id=\"udp-local\"", udp(&h.udp_local)),
+                ("id=\"udp-remote\"", udp(&h.udp_remote)),
             ];
             for (id, expected) in sections {
                 let at = html.find(id).unwrap();
