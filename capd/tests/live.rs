@@ -11,6 +11,7 @@ use serde_json::Value;
 use support::document::host;
 use support::isolated;
 use support::netns::{sh, VethPair};
+use support::sandboxed::wait_sandboxed;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
@@ -165,10 +166,9 @@ fn interface_that_disappears_ends_capd_with_an_error() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let t0 = std::time::Instant::now();
-    while promiscuity(&p.a, "va") == 0 && t0.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // capturing: past every start-up step that looks the interface up (a
+    // link that is gone before then fails the start, like a missing one)
+    wait_sandboxed(&child, "capd");
     sh(&["ip", "-n", &p.a, "link", "del", "va"]);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
