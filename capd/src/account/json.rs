@@ -281,4 +281,41 @@ mod tests {
             assert!(doc["hosts"].as_array().unwrap().len() > n as usize);
         }
     }
+
+    /// A writer that fails partway (a full disk): the error comes back,
+    /// and the second thread does not hang on a reader that left.
+    #[test]
+    fn a_failing_writer_ends_the_dump_with_its_error() {
+        struct Full(usize);
+        impl std::io::Write for Full {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if self.0 < b.len() {
+                    return Err(std::io::Error::other("disk full"));
+                }
+                self.0 -= b.len();
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let limits = Limits {
+            hosts_max: 10_000,
+            hosts_keep: 5000,
+            ports_max: 60,
+            ports_keep: 30,
+            highest_port: 65535,
+        };
+        let mut a = Accounts::new(limits, LocalNets::new(vec![]));
+        for i in 0..3000u32 {
+            let mut f = frame(i as u8, 1, 17, 1000, 53);
+            f[28] = (i / 256) as u8;
+            let d = decode::frame(LinkType::Ethernet, &f, 60);
+            a.apply(&d, 1_700_000_000, 60);
+        }
+        for room in [0, 100, 50_000, 400_000] {
+            let err = a.view(&[]).write_json(&mut Full(room)).unwrap_err();
+            assert_eq!(err.to_string(), "disk full");
+        }
+    }
 }
