@@ -1,6 +1,6 @@
-//! `--dump-json` of a large table, written by hand: the same bytes as
-//! `serde_json::to_writer` of a [`SnapshotView`] (a unit test compares
-//! them), in about a third of the time. Most of a document is the hosts'
+//! `--dump-json`, written by hand: the same bytes as
+//! `serde_json::to_writer` of the `common::model::Snapshot` of the same
+//! tables (unit tests compare them), in about half the time. Most of a document is the hosts'
 //! port rows, and serde_json escapes every key of every row character by
 //! character (a quarter of a whole `-r` run on 50k hosts, by cachegrind).
 //! Here keys are constants and numbers go through `itoa`. The small parts
@@ -56,7 +56,8 @@ struct HostWriter {
 }
 
 impl HostWriter {
-    /// Appends `h` as one JSON object, as serde_json writes `HostView`.
+    /// Appends `h` as one JSON object, as serde_json writes its
+    /// `HostStats`.
     fn host(&mut self, h: &Host, out: &mut Vec<u8>) {
         for r in &mut self.rows {
             r.clear();
@@ -190,8 +191,8 @@ fn serde_err(e: serde_json::Error) -> io::Error {
 }
 
 impl SnapshotView<'_> {
-    /// Writes the document as compact JSON: the bytes of
-    /// `serde_json::to_writer(w, self)`.
+    /// Writes the document as compact JSON: the bytes serde_json writes
+    /// for the `Snapshot` of the same tables.
     pub fn write_json(&self, w: &mut dyn Write) -> io::Result<()> {
         let mut head = Vec::new();
         head.push(b'{');
@@ -202,7 +203,7 @@ impl SnapshotView<'_> {
         w.write_all(&head)?;
         serde_json::to_writer(&mut *w, &self.totals).map_err(serde_err)?;
         w.write_all(b",\"hosts\":[")?;
-        write_hosts(self.hosts.0.as_slice(), w)?;
+        write_hosts(self.hosts.as_slice(), w)?;
         w.write_all(b"],\"ports\":")?;
         serde_json::to_writer(&mut *w, &self.ports).map_err(serde_err)?;
         w.write_all(b",\"protocols\":")?;
@@ -267,10 +268,9 @@ mod tests {
             v6.extend_from_slice(&[0, 53, 0, 53, 0, 8, 0, 0]);
             let d = decode::frame(LinkType::Raw, &v6, 48);
             a.apply(&d, 1_700_000_999, 48);
-            let view = a.view(&ifs);
-            let expected = serde_json::to_vec(&view).unwrap();
+            let expected = serde_json::to_vec(&a.snapshot(&ifs)).unwrap();
             let mut got = Vec::new();
-            view.write_json(&mut got).unwrap();
+            a.view(&ifs).write_json(&mut got).unwrap();
             assert!(
                 expected == got,
                 "{n} packets:\nserde: {}\nours:  {}",

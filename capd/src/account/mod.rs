@@ -448,7 +448,9 @@ mod tests {
             },
         }];
         let owned = serde_json::to_value(a.snapshot(&ifs)).unwrap();
-        let view = serde_json::to_value(a.view(&ifs)).unwrap();
+        let mut text = Vec::new();
+        a.view(&ifs).write_json(&mut text).unwrap();
+        let view: serde_json::Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(owned, view);
         assert_eq!(owned["totals"]["capture"]["dropped"], 2);
         assert!(a.snapshot(&ifs).evictions.ports > 0);
