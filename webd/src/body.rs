@@ -30,9 +30,16 @@ pub struct Pieces {
     parts: VecDeque<Piece>,
 }
 
-enum Piece {
+/// A segment of a body.
+pub enum Piece {
     Text(String),
     Rows(Box<dyn Chunks>),
+}
+
+impl Piece {
+    pub fn rows(c: impl Chunks) -> Piece {
+        Piece::Rows(Box::new(c))
+    }
 }
 
 impl Pieces {
@@ -46,6 +53,21 @@ impl Pieces {
     pub fn rows(&mut self, c: impl Chunks) -> &mut Self {
         self.parts.push_back(Piece::Rows(Box::new(c)));
         self
+    }
+
+    /// A page from its template's parts (`templates::render_split`) and
+    /// what goes at each marker between them: part, fill, part, …, part.
+    pub fn between(parts: Vec<String>, fills: impl IntoIterator<Item = Piece>) -> Pieces {
+        let mut out = Pieces::new();
+        let mut parts = parts.into_iter();
+        for fill in fills {
+            out.text(parts.next().unwrap_or_default());
+            out.parts.push_back(fill);
+        }
+        for rest in parts {
+            out.text(rest);
+        }
+        out
     }
 
     /// Writes up to about `budget` bytes; returns whether more remains.

@@ -8,13 +8,13 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use common::model::Snapshot;
 
-use crate::body::Pieces;
+use crate::body::{Piece, Pieces};
 use crate::error::{Failure, WebError};
 use crate::feed::FeedState;
 use crate::iana::Transport;
 use crate::index::{PortSort, PortTable, SnapshotIndex, SortKey};
 use crate::query::{RawQuery, SelfLink};
-use crate::rows::{HostRowStyle, HostRows, PortRows};
+use crate::rows::{HostRowStyle, HostRows, PortLine, PortRows};
 use crate::state::AppState;
 use crate::templates::{render, render_split, Ctx};
 use crate::views::hosts::{self as hosts_view, parse_host_ip, HostsParams};
@@ -135,39 +135,35 @@ pub async fn overview(
     let parts = render_split("overview.html", &c, 4).map_err(|e| pg.fail(e))?;
     let graphs = pg.graphs_html(&idx)?;
     let top = overview::TOP_ROWS;
-    let mut p = Pieces::new();
-    let mut parts = parts.into_iter();
-    p.text(parts.next().unwrap_or_default());
-    p.text(&*graphs);
-    p.text(parts.next().unwrap_or_default());
-    p.rows(HostRows {
-        snap: snap.clone(),
-        order: idx.prefix(SortKey::Total, overview::TOP_ROWS),
-        pos: 0,
-        end: top,
-        names: pg.state.names.clone(),
-        style: pg.host_style("hosts/", &snap),
-    });
+    let mut fills = vec![
+        Piece::Text(graphs.to_string()),
+        Piece::rows(HostRows {
+            snap: snap.clone(),
+            order: idx.prefix(SortKey::Total, overview::TOP_ROWS),
+            pos: 0,
+            end: top,
+            names: pg.state.names.clone(),
+            style: pg.host_style("hosts/", &snap),
+        }),
+    ];
     for (table, transport) in [
         (PortTable::Tcp, Transport::Tcp),
         (PortTable::Udp, Transport::Udp),
     ] {
-        p.text(parts.next().unwrap_or_default());
         let params = PortsParams {
             sort: PortSort::Total,
             full: false,
             which: ports_view::Which::Both,
             refresh,
         };
-        p.rows(PortRows {
+        fills.push(Piece::rows(PortRows {
             lines: ports_view::lines(&idx, table, &params),
             pos: 0,
             end: top,
             transport,
-        });
+        }));
     }
-    p.text(parts.next().unwrap_or_default());
-    Ok(html(p))
+    Ok(html(Pieces::between(parts, fills)))
 }
 
 pub async fn hosts(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
@@ -188,19 +184,15 @@ pub async fn hosts(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     c.put("frame", &pg.frame("Hosts", &params.link(), params.refresh))
         .put("v", &v);
     let parts = render_split("hosts.html", &c, 1).map_err(|e| pg.fail(e))?;
-    let mut parts = parts.into_iter();
-    let mut p = Pieces::new();
-    p.text(parts.next().unwrap_or_default());
-    p.rows(HostRows {
+    let rows = HostRows {
         snap: snap.clone(),
         order: sel.order,
         pos: sel.range.start,
         end: sel.range.end,
         names: pg.state.names.clone(),
         style: pg.host_style("./", &snap),
-    });
-    p.text(parts.next().unwrap_or_default());
-    Ok(html(p))
+    };
+    Ok(html(Pieces::between(parts, [Piece::rows(rows)])))
 }
 
 pub async fn host(
@@ -240,20 +232,22 @@ pub async fn host(
     c.put("frame", &pg.frame(v.ip.clone(), &link, refresh))
         .put("v", &v);
     let parts = render_split("host.html", &c, tables.tables.len()).map_err(|e| pg.fail(e))?;
-    let mut p = Pieces::new();
-    let mut parts = parts.into_iter();
-    for (lines, transport) in tables.tables {
-        p.text(parts.next().unwrap_or_default());
-        let end = lines.len();
-        p.rows(PortRows {
-            lines,
-            pos: 0,
-            end,
-            transport,
-        });
-    }
-    p.text(parts.next().unwrap_or_default());
-    Ok(html(p))
+    let fills = tables
+        .tables
+        .into_iter()
+        .map(|(lines, transport)| port_rows(lines, transport));
+    Ok(html(Pieces::between(parts, fills)))
+}
+
+/// A whole port table's rows.
+fn port_rows(lines: Arc<[PortLine]>, transport: Transport) -> Piece {
+    let end = lines.len();
+    Piece::rows(PortRows {
+        lines,
+        pos: 0,
+        end,
+        transport,
+    })
 }
 
 pub async fn ports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, Failure> {
@@ -271,20 +265,10 @@ pub async fn ports(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     c.put("frame", &pg.frame("Ports", &params.link(), params.refresh))
         .put("v", &ports_view::view(&idx, &params, &counts));
     let parts = render_split("ports.html", &c, shown.len()).map_err(|e| pg.fail(e))?;
-    let mut p = Pieces::new();
-    let mut parts = parts.into_iter();
-    for (_, transport, lines) in shown {
-        p.text(parts.next().unwrap_or_default());
-        let end = lines.len();
-        p.rows(PortRows {
-            lines,
-            pos: 0,
-            end,
-            transport,
-        });
-    }
-    p.text(parts.next().unwrap_or_default());
-    Ok(html(p))
+    let fills = shown
+        .into_iter()
+        .map(|(_, transport, lines)| port_rows(lines, transport));
+    Ok(html(Pieces::between(parts, fills)))
 }
 
 pub async fn protocols(
@@ -318,12 +302,10 @@ pub async fn graphs(req: HttpRequest, state: web::Data<AppState>) -> Result<Http
         .put("local_networks", &nets);
     let parts = render_split("graphs.html", &c, 1).map_err(|e| pg.fail(e))?;
     let graphs = pg.graphs_html(&idx)?;
-    let mut p = Pieces::new();
-    let mut parts = parts.into_iter();
-    p.text(parts.next().unwrap_or_default());
-    p.text(&*graphs);
-    p.text(parts.next().unwrap_or_default());
-    Ok(html(p))
+    Ok(html(Pieces::between(
+        parts,
+        [Piece::Text(graphs.to_string())],
+    )))
 }
 
 fn redirect(location: String) -> HttpResponse {
