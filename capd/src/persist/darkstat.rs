@@ -57,9 +57,6 @@ const GRAPH_TAG: [u8; 4] = [0xDA, b'G', b'R', 0x01];
 /// out, three empty tables); bounds how many records the bytes left can
 /// hold.
 const MIN_HOST_RECORD: usize = 4 + 4 + 6 + 1 + 16 + 2 + 3 + 3;
-const PROTO_ENTRY: usize = 1 + 8 + 8;
-const TCP_ENTRY: usize = 2 + 8 + 8 + 8;
-const UDP_ENTRY: usize = 2 + 8 + 8;
 
 /// Bars per graph in file order, with each bar's length in seconds.
 const GRAPHS: [(&str, u8, u64); 4] = [
@@ -374,26 +371,84 @@ fn table_tag(r: &mut Reader<'_>, expected: u8) -> Result<(), ImportError> {
     Ok(())
 }
 
-fn proto_table(r: &mut Reader<'_>, keys: &mut KeySet) -> Result<Vec<(u8, u64, u64)>, ImportError> {
-    const WHAT: &str = "IP protocol";
-    table_tag(r, b'P')?;
+/// How one of a host's tables is stored: its tag, a count, then entries
+/// of a key and `N` counters. Ports (`wide`) have 16-bit counts and keys,
+/// protocols 8-bit ones.
+struct TableFormat {
+    tag: u8,
+    /// Names the table in errors about its count and its keys.
+    what: &'static str,
+    count: &'static str,
+    entry: &'static str,
+    wide: bool,
+}
+
+const PROTOCOLS: TableFormat = TableFormat {
+    tag: b'P',
+    what: "IP protocol",
+    count: "IP protocol count",
+    entry: "IP protocol entry",
+    wide: false,
+};
+
+/// A TCP (`tcp`) or UDP port table with this tag and name.
+const fn ports(tag: u8, what: &'static str, tcp: bool) -> TableFormat {
+    TableFormat {
+        tag,
+        what,
+        count: if tcp {
+            "TCP port count"
+        } else {
+            "UDP port count"
+        },
+        entry: if tcp {
+            "TCP port entry"
+        } else {
+            "UDP port entry"
+        },
+        wide: true,
+    }
+}
+
+fn table<const N: usize>(
+    r: &mut Reader<'_>,
+    t: &TableFormat,
+    keys: &mut KeySet,
+) -> Result<Vec<(u16, [u64; N])>, ImportError> {
+    table_tag(r, t.tag)?;
+    let number = |r: &mut Reader<'_>, what| -> Result<u16, ImportError> {
+        if t.wide {
+            r.u16(what)
+        } else {
+            r.u8(what).map(u16::from)
+        }
+    };
     let offset = r.pos;
-    let count = r.u8("IP protocol count")?;
-    r.check_count(offset, WHAT, u64::from(count), PROTO_ENTRY)?;
+    let count = number(r, t.count)?;
+    let entry_size = if t.wide { 2 } else { 1 } + 8 * N;
+    r.check_count(offset, t.what, u64::from(count), entry_size)?;
     let mut out = Vec::with_capacity(usize::from(count));
     for _ in 0..count {
         let offset = r.pos;
-        let proto = r.u8("IP protocol entry")?;
-        let entry = (
-            proto,
-            r.u64("IP protocol entry")?,
-            r.u64("IP protocol entry")?,
-        );
-        keys.insert(offset, WHAT, u16::from(proto))?;
-        out.push(entry);
+        let key = number(r, t.entry)?;
+        let mut counters = [0; N];
+        for c in &mut counters {
+            *c = r.u64(t.entry)?;
+        }
+        keys.insert(offset, t.what, key)?;
+        out.push((key, counters));
     }
-    keys.clear(out.iter().map(|e| u16::from(e.0)));
+    keys.clear(out.iter().map(|e| e.0));
     Ok(out)
+}
+
+fn proto_table(r: &mut Reader<'_>, keys: &mut KeySet) -> Result<Vec<(u8, u64, u64)>, ImportError> {
+    let rows = table::<2>(r, &PROTOCOLS, keys)?;
+    // protocol keys are read from one byte
+    Ok(rows
+        .into_iter()
+        .map(|(p, [i, o])| (p as u8, i, o))
+        .collect())
 }
 
 fn tcp_table(
@@ -402,25 +457,11 @@ fn tcp_table(
     what: &'static str,
     keys: &mut KeySet,
 ) -> Result<Vec<(u16, u64, u64, u64)>, ImportError> {
-    table_tag(r, tag)?;
-    let offset = r.pos;
-    let count = r.u16("TCP port count")?;
-    r.check_count(offset, what, u64::from(count), TCP_ENTRY)?;
-    let mut out = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        let offset = r.pos;
-        let port = r.u16("TCP port entry")?;
-        let entry = (
-            port,
-            r.u64("TCP port entry")?,
-            r.u64("TCP port entry")?,
-            r.u64("TCP port entry")?,
-        );
-        keys.insert(offset, what, port)?;
-        out.push(entry);
-    }
-    keys.clear(out.iter().map(|e| e.0));
-    Ok(out)
+    let rows = table::<3>(r, &ports(tag, what, true), keys)?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, [s, i, o])| (p, s, i, o))
+        .collect())
 }
 
 fn udp_table(
@@ -429,20 +470,8 @@ fn udp_table(
     what: &'static str,
     keys: &mut KeySet,
 ) -> Result<Vec<(u16, u64, u64)>, ImportError> {
-    table_tag(r, tag)?;
-    let offset = r.pos;
-    let count = r.u16("UDP port count")?;
-    r.check_count(offset, what, u64::from(count), UDP_ENTRY)?;
-    let mut out = Vec::with_capacity(usize::from(count));
-    for _ in 0..count {
-        let offset = r.pos;
-        let port = r.u16("UDP port entry")?;
-        let entry = (port, r.u64("UDP port entry")?, r.u64("UDP port entry")?);
-        keys.insert(offset, what, port)?;
-        out.push(entry);
-    }
-    keys.clear(out.iter().map(|e| e.0));
-    Ok(out)
+    let rows = table::<2>(r, &ports(tag, what, false), keys)?;
+    Ok(rows.into_iter().map(|(p, [i, o])| (p, i, o)).collect())
 }
 
 fn graph_section(r: &mut Reader<'_>) -> Result<ImportedGraphs, ImportError> {
@@ -744,6 +773,11 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
+    /// Bytes per table entry: key, then counters.
+    const PROTO_ENTRY: usize = 1 + 8 + 8;
+    const TCP_ENTRY: usize = 2 + 8 + 8 + 8;
+    const UDP_ENTRY: usize = 2 + 8 + 8;
+
     use super::*;
 
     /// A host record as darkstat lays it out, with raw field values.
