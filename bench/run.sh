@@ -245,10 +245,14 @@ programs=(capd darkstat floor)
 while IFS=$'\t' read -r name role packets hosts size args <&3; do
 	f=$OUT/$name.pcap
 	if ((wait_idle)); then log "waiting for the machine to be idle"; wait_idle; fi
-	log "timing on $name: warm-up read, then $runs rounds of: ${programs[*]}"
-	cat "$f" >/dev/null
+	log "timing on $name: $runs rounds of: ${programs[*]} (each after a read of the file)"
 	for ((r = 1; r <= runs; r++)); do
 		for p in "${programs[@]}"; do
+			# read the file back into the page cache before each timed run:
+			# the kernel's proactive reclaim (kdamond) drops cold pages of
+			# these 1 GB files between runs, and a run that reads from disk
+			# measures the disk (seen: sys time 4x, wall time 3x)
+			cat "$f" >/dev/null
 			set_cmd "$p" "$f" "$hosts"
 			t0=$EPOCHREALTIME
 			if ! /usr/bin/time -f '%e %M %U %S' -o "$TMP/time" "${CMD[@]}" >/dev/null 2>"$TMP/err"; then
@@ -290,7 +294,7 @@ ex_ds=${CMD[*]}
 		"load average $load_start at the start of timing, $load_end at the end."
 	echo "darkstat: $ds_ver. capd: $capd_rev."
 	echo
-	echo "Each program was run $runs times per capture after one warm-up read of the file"
+	echo "Each program was run $runs times per capture, each run right after a read of the file"
 	echo "(\`cat FILE >/dev/null\`, so it is in the page cache), in rounds of $(IFS=,; echo "${programs[*]}" | sed 's/,/, /g');"
 	echo "the table gives the median, and the range of the wall times."
 	echo "Wall time comes from bash \`\$EPOCHREALTIME\` around \`/usr/bin/time -f '%e %M %U %S'\`"
