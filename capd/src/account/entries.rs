@@ -375,6 +375,30 @@ mod tests {
         assert_eq!(t.iter().count(), 202);
     }
 
+    /// A large table counts its entries per port table in its header, two
+    /// counts to a word: each table's count stays its own.
+    #[test]
+    fn large_tables_count_each_port_table_apart() {
+        let mut t = Entries::default();
+        let kinds = [
+            Kind::TcpLocal,
+            Kind::TcpRemote,
+            Kind::UdpLocal,
+            Kind::UdpRemote,
+        ];
+        for (i, &kind) in kinds.iter().enumerate() {
+            for p in 0..(100 * (i as u16 + 1)) {
+                t.get(kind, p, 100_000, 50_000);
+            }
+        }
+        t.get(Kind::Proto, 6, usize::MAX, 0);
+        assert!(matches!(t.store, Store::Large(_)));
+        for (i, &kind) in kinds.iter().enumerate() {
+            assert_eq!(t.count(kind), 100 * (i + 1), "{kind:?}");
+        }
+        assert_eq!(t.iter().count(), 1000 + 1);
+    }
+
     #[test]
     fn full_table_keeps_exactly_keep_busiest() {
         let mut t = Entries::default();
