@@ -17,6 +17,8 @@
 //! darkstat-webd (`cargo test --workspace`, or `cargo build -p
 //! darkstat-capd` first). All traffic stays in the two namespaces it makes.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -87,16 +89,7 @@ impl Pair {
     /// Runs `f` on a thread that has entered namespace `a`; threads it
     /// starts are in `a` too.
     fn within_a<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = PathBuf::from("/run/netns").join(&self.a);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns = std::fs::File::open(&path).unwrap();
-                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-                f()
-            })
-            .join()
-            .unwrap()
-        })
+        support::netns::within(&self.a, f)
     }
 }
 

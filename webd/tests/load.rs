@@ -32,8 +32,13 @@ fn get(addr: SocketAddr, path: &str) -> (String, Duration) {
     (text.lines().next().unwrap_or("").to_string(), t.elapsed())
 }
 
-#[actix_web::test]
-async fn idle_and_slow_clients_do_not_block_others() {
+/// webd on an ephemeral loopback port, serving a fixture; keep the
+/// sender alive while it serves, and stop it with the handle.
+fn serve() -> (
+    tokio::sync::watch::Sender<std::sync::Arc<webd::feed::FeedState>>,
+    SocketAddr,
+    actix_web::dev::ServerHandle,
+) {
     let (tx, rx) =
         tokio::sync::watch::channel(std::sync::Arc::new(connected(fixture("dhcp_flood"))));
     let state = web::Data::new(AppState::new(Config::default(), rx).unwrap());
@@ -42,6 +47,12 @@ async fn idle_and_slow_clients_do_not_block_others() {
     let srv = server::build(state, vec![listener]).unwrap();
     let handle = srv.handle();
     actix_web::rt::spawn(srv);
+    (tx, addr, handle)
+}
+
+#[actix_web::test]
+async fn idle_and_slow_clients_do_not_block_others() {
+    let (tx, addr, handle) = serve();
 
     let result = actix_web::rt::task::spawn_blocking(move || {
         let idle: Vec<TcpStream> = (0..1000)
@@ -139,14 +150,7 @@ fn read_response(s: &mut TcpStream) -> String {
 /// connection. webd sets TCP_NODELAY, so gzipped pages come back at once.
 #[actix_web::test]
 async fn keep_alive_answers_do_not_wait_for_delayed_acks() {
-    let (tx, rx) =
-        tokio::sync::watch::channel(std::sync::Arc::new(connected(fixture("dhcp_flood"))));
-    let state = web::Data::new(AppState::new(Config::default(), rx).unwrap());
-    let listener = server::open_listener("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let srv = server::build(state, vec![listener]).unwrap();
-    let handle = srv.handle();
-    actix_web::rt::spawn(srv);
+    let (tx, addr, handle) = serve();
 
     let times = actix_web::rt::task::spawn_blocking(move || {
         let mut s = TcpStream::connect(addr).unwrap();

@@ -6,6 +6,8 @@
 //! systemd; and — with the `test-hooks` feature — that a forbidden system
 //! call or a new process kills webd and that files cannot be opened.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -105,16 +107,7 @@ impl Netns {
 
     /// Runs `f` on a thread that has entered this namespace.
     fn within<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
-        let path = PathBuf::from("/run/netns").join(&self.name);
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                let ns = std::fs::File::open(&path).unwrap();
-                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-                f()
-            })
-            .join()
-            .unwrap()
-        })
+        support::netns::within(&self.name, f)
     }
 }
 
