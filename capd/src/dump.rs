@@ -22,11 +22,9 @@ pub fn write(path: &Path, snap: &SnapshotView<'_>) -> Result<(), DumpError> {
         source,
     };
     if path.as_os_str() == "-" {
-        let out = io::stdout();
-        let mut w = BufWriter::with_capacity(1 << 16, out.lock());
-        snap.write_json(&mut w).map_err(io_err)?;
-        w.write_all(b"\n").map_err(io_err)?;
-        return w.flush().map_err(io_err);
+        return document(io::stdout().lock(), snap)
+            .map(drop)
+            .map_err(io_err);
     }
     if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         // a device or a pipe (/dev/null, a FIFO): write straight into it
@@ -34,19 +32,21 @@ pub fn write(path: &Path, snap: &SnapshotView<'_>) -> Result<(), DumpError> {
             .write(true)
             .open(path)
             .map_err(io_err)?;
-        let mut w = BufWriter::with_capacity(1 << 16, f);
-        snap.write_json(&mut w).map_err(io_err)?;
-        w.write_all(b"\n").map_err(io_err)?;
-        return w.flush().map_err(io_err);
+        return document(f, snap).map(drop).map_err(io_err);
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = Path::new(&tmp);
     let f = fs::File::create(tmp).map_err(io_err)?;
-    let mut w = BufWriter::with_capacity(1 << 16, f);
-    snap.write_json(&mut w).map_err(io_err)?;
-    w.write_all(b"\n").map_err(io_err)?;
-    let f = w.into_inner().map_err(|e| io_err(e.into_error()))?;
+    let f = document(f, snap).map_err(io_err)?;
     f.sync_all().map_err(io_err)?;
     fs::rename(tmp, path).map_err(io_err)
+}
+
+/// The document and a newline, through a buffer; returns `out` flushed.
+fn document<W: Write>(out: W, snap: &SnapshotView<'_>) -> io::Result<W> {
+    let mut w = BufWriter::with_capacity(1 << 16, out);
+    snap.write_json(&mut w)?;
+    w.write_all(b"\n")?;
+    w.into_inner().map_err(|e| e.into_error())
 }
