@@ -127,6 +127,25 @@ pub struct HostStats {
 }
 
 impl HostStats {
+    /// A host with no traffic, no name and empty tables.
+    pub fn new(ip: IpAddr) -> Self {
+        HostStats {
+            ip,
+            mac: None,
+            hostname: None,
+            bytes_in: 0,
+            bytes_out: 0,
+            packets_in: 0,
+            packets_out: 0,
+            last_seen: None,
+            tcp_local: Vec::new(),
+            tcp_remote: Vec::new(),
+            udp_local: Vec::new(),
+            udp_remote: Vec::new(),
+            protocols: Vec::new(),
+        }
+    }
+
     pub fn bytes_total(&self) -> u64 {
         self.bytes_in.saturating_add(self.bytes_out)
     }
@@ -214,23 +233,18 @@ mod tests {
 
     #[test]
     fn json_uses_the_spec_names_and_text_forms() {
+        let ip = "::ffff:10.0.0.1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .to_canonical();
         let h = HostStats {
-            ip: "::ffff:10.0.0.1"
-                .parse::<std::net::Ipv6Addr>()
-                .unwrap()
-                .to_canonical(),
             mac: Some(MacAddr([2, 0, 0, 0, 0, 0x0a])),
-            hostname: None,
             bytes_in: 1,
             bytes_out: 2,
             packets_in: 3,
             packets_out: 4,
             last_seen: Some(5),
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostStats::new(ip)
         };
         let v = serde_json::to_value(&h).unwrap();
         assert_eq!(v["ip"], "10.0.0.1");

@@ -432,19 +432,13 @@ fn small_index() -> &'static SnapshotIndex {
     static IDX: OnceLock<SnapshotIndex> = OnceLock::new();
     IDX.get_or_init(|| {
         let host = |ip: &str, total: u64, name: Option<&str>| HostStats {
-            ip: ip.parse().unwrap(),
-            mac: None,
             hostname: name.map(String::from),
             bytes_in: total,
             bytes_out: total / 2,
             packets_in: 1,
             packets_out: 1,
             last_seen: Some(total),
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostStats::new(ip.parse().unwrap())
         };
         let mut hosts = vec![
             host("192.168.1.1", 5, Some("printer.lan")),

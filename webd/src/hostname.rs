@@ -123,19 +123,8 @@ mod tests {
 
     fn host(name: Option<&str>) -> HostStats {
         HostStats {
-            ip: "192.0.2.1".parse().unwrap(),
-            mac: None,
             hostname: name.map(String::from),
-            bytes_in: 0,
-            bytes_out: 0,
-            packets_in: 0,
-            packets_out: 0,
-            last_seen: None,
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostStats::new("192.0.2.1".parse().unwrap())
         }
     }
 

@@ -292,19 +292,12 @@ mod tests {
 
     fn host(ip: &str, bin: u64, bout: u64, last: Option<u64>) -> HostStats {
         HostStats {
-            ip: ip.parse().unwrap(),
-            mac: None,
-            hostname: None,
             bytes_in: bin,
             bytes_out: bout,
             packets_in: bin / 10,
             packets_out: bout / 100,
             last_seen: last,
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostStats::new(ip.parse().unwrap())
         }
     }
 

@@ -185,7 +185,6 @@ mod tests {
             now: 9,
             hosts: vec![
                 HostStats {
-                    ip: "10.0.0.1".parse().unwrap(),
                     mac: Some("02:00:00:00:00:01".parse().unwrap()),
                     hostname: Some("a.example".into()),
                     bytes_in: 1,
@@ -198,8 +197,6 @@ mod tests {
                         syn: 1,
                         ..Default::default()
                     }],
-                    tcp_remote: vec![],
-                    udp_local: vec![],
                     udp_remote: vec![PortStats {
                         port: 53,
                         ..Default::default()
@@ -208,22 +205,9 @@ mod tests {
                         proto: 6,
                         ..Default::default()
                     }],
+                    ..HostStats::new("10.0.0.1".parse().unwrap())
                 },
-                HostStats {
-                    ip: "2001:db8::1".parse().unwrap(),
-                    mac: None,
-                    hostname: None,
-                    bytes_in: 0,
-                    bytes_out: 0,
-                    packets_in: 0,
-                    packets_out: 0,
-                    last_seen: None,
-                    tcp_local: vec![],
-                    tcp_remote: vec![],
-                    udp_local: vec![],
-                    udp_remote: vec![],
-                    protocols: vec![],
-                },
+                HostStats::new("2001:db8::1".parse().unwrap()),
             ],
             graphs: Graphs {
                 seconds: vec![GraphBar {

@@ -395,19 +395,12 @@ mod tests {
         let snap = Snapshot {
             hosts: vec![
                 HostStats {
-                    ip: "10.0.0.1".parse().unwrap(),
                     mac: Some("02:00:00:00:00:01".parse().unwrap()),
-                    hostname: None,
                     bytes_in: 11,
                     bytes_out: 22,
                     packets_in: 1,
                     packets_out: 2,
-                    last_seen: None,
-                    tcp_local: vec![],
-                    tcp_remote: vec![],
-                    udp_local: vec![],
-                    udp_remote: vec![],
-                    protocols: vec![],
+                    ..HostStats::new("10.0.0.1".parse().unwrap())
                 };
                 3
             ],

@@ -233,7 +233,6 @@ mod tests {
 
     fn host() -> HostStats {
         HostStats {
-            ip: "2001:db8::1".parse().unwrap(),
             mac: Some("02:00:00:00:00:0a".parse().unwrap()),
             hostname: Some("<b>evil</b>".into()),
             bytes_in: 1234,
@@ -241,11 +240,7 @@ mod tests {
             packets_in: 2,
             packets_out: 1000,
             last_seen: Some(40),
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostStats::new("2001:db8::1".parse().unwrap())
         }
     }
 

@@ -24,18 +24,12 @@ fn tmpdir(name: &str) -> PathBuf {
 
 fn host(i: u32, bytes: u64) -> HostRecord {
     HostRecord {
-        ip: IpAddr::V4(i.into()),
-        mac: None,
         bytes_in: bytes,
         bytes_out: 1,
         packets_in: 1,
         packets_out: 1,
         last_seen: Some(1_700_000_000),
-        tcp_local: vec![],
-        tcp_remote: vec![],
-        udp_local: vec![],
-        udp_remote: vec![],
-        protocols: vec![],
+        ..HostRecord::new(IpAddr::V4(i.into()))
     }
 }
 

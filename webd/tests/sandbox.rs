@@ -239,18 +239,12 @@ impl Drop for FakeCapd {
 
 fn snapshot(gen: u64) -> Vec<u8> {
     let host = |ip: Ipv4Addr, bytes: u64| HostRecord {
-        ip: IpAddr::V4(ip),
-        mac: None,
         bytes_in: bytes,
         bytes_out: 1,
         packets_in: 1,
         packets_out: 1,
         last_seen: Some(1_700_000_000),
-        tcp_local: vec![],
-        tcp_remote: vec![],
-        udp_local: vec![],
-        udp_remote: vec![],
-        protocols: vec![],
+        ..HostRecord::new(IpAddr::V4(ip))
     };
     let mut hosts = vec![host(GOOD_IP, 1_000_000)];
     for i in 0..gen + 3 {

@@ -142,19 +142,10 @@ mod tests {
     fn imported_hosts_without_packet_counts_keep_last_seen() {
         // what a darkstat export gives: bytes, no packets
         let host = |ip: &str, bytes_out: u64, last_seen: Option<u64>| common::model::HostStats {
-            ip: ip.parse().unwrap(),
-            mac: None,
-            hostname: None,
             bytes_in: 10,
             bytes_out,
-            packets_in: 0,
-            packets_out: 0,
             last_seen,
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..common::model::HostStats::new(ip.parse().unwrap())
         };
         let doc = Snapshot {
             since: 1_795_000_000,

@@ -286,7 +286,6 @@ mod tests {
 
     fn host(ip: &str, n: u64) -> HostRecord {
         HostRecord {
-            ip: ip.parse().unwrap(),
             mac: Some(MacAddr([2, 0, 0, 0, 0, n as u8])),
             bytes_in: n,
             bytes_out: u64::MAX - n,
@@ -301,13 +300,11 @@ mod tests {
                 packets_out: 4,
                 syn: n,
             }],
-            tcp_remote: vec![],
             udp_local: vec![PortStats {
                 port: 53,
                 bytes_in: 9,
                 ..PortStats::default()
             }],
-            udp_remote: vec![],
             protocols: vec![HostProtoStats {
                 proto: 6,
                 bytes_in: 1,
@@ -315,6 +312,7 @@ mod tests {
                 packets_in: 1,
                 packets_out: 1,
             }],
+            ..HostRecord::new(ip.parse().unwrap())
         }
     }
 
@@ -489,7 +487,6 @@ mod tests {
             packets_out: u64::MAX,
         };
         let h = HostRecord {
-            ip: "2001:db8::1".parse().unwrap(),
             mac: Some(MacAddr([0xff; 6])),
             bytes_in: u64::MAX,
             bytes_out: u64::MAX,
@@ -509,6 +506,7 @@ mod tests {
                     packets_out: u64::MAX,
                 })
                 .collect(),
+            ..HostRecord::new("2001:db8::1".parse().unwrap())
         };
         let msg = Message::Hosts(vec![h]);
         let mut out = Vec::new();

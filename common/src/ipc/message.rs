@@ -76,6 +76,13 @@ pub struct HostRecord {
     pub protocols: Vec<HostProtoStats>,
 }
 
+impl HostRecord {
+    /// A host with no traffic and empty tables.
+    pub fn new(ip: IpAddr) -> Self {
+        HostRecord::from(&HostStats::new(ip))
+    }
+}
+
 impl From<HostRecord> for HostStats {
     fn from(r: HostRecord) -> Self {
         HostStats {

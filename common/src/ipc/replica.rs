@@ -299,18 +299,9 @@ mod tests {
 
     fn rec(ip: IpAddr, bytes: u64) -> HostRecord {
         HostRecord {
-            ip,
-            mac: None,
             bytes_in: bytes,
-            bytes_out: 0,
             packets_in: 1,
-            packets_out: 0,
-            last_seen: None,
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostRecord::new(ip)
         }
     }
 

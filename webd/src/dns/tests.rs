@@ -482,21 +482,7 @@ async fn known_names_come_from_the_cache_without_lookups() {
     srv.set(unseen, ptr(&[b"never", b"example"], 3600));
     let (r, _clock, _logs) = start(config(srv.addr));
     let names = crate::hostname::Hostnames::with_resolver(r.clone());
-    let host = |ip: IpAddr| common::model::HostStats {
-        ip,
-        mac: None,
-        hostname: None,
-        bytes_in: 0,
-        bytes_out: 0,
-        packets_in: 0,
-        packets_out: 0,
-        last_seen: None,
-        tcp_local: vec![],
-        tcp_remote: vec![],
-        udp_local: vec![],
-        udp_remote: vec![],
-        protocols: vec![],
-    };
+    let host = common::model::HostStats::new;
     assert_eq!(settle(&r, good).await, named("api-host.example"));
     assert_eq!(settle(&r, bad).await, NameState::Invalid);
     assert_eq!(

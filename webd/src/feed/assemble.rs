@@ -139,18 +139,9 @@ mod tests {
 
     fn host(i: u32, bytes: u64) -> HostStats {
         HostRecord {
-            ip: IpAddr::V4(i.into()),
-            mac: None,
             bytes_in: bytes,
-            bytes_out: 0,
             packets_in: 1,
-            packets_out: 0,
-            last_seen: None,
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostRecord::new(IpAddr::V4(i.into()))
         }
         .into()
     }

@@ -180,9 +180,6 @@ mod tests {
     #[test]
     fn detail_sorts_tables_and_names_protocols() {
         let h = HostStats {
-            ip: "192.168.1.5".parse().unwrap(),
-            mac: None,
-            hostname: None,
             bytes_in: 10,
             bytes_out: 20,
             packets_in: 1,
@@ -201,12 +198,10 @@ mod tests {
                     ..Default::default()
                 },
             ],
-            tcp_remote: vec![],
             udp_local: vec![PortStats {
                 port: 53,
                 ..Default::default()
             }],
-            udp_remote: vec![],
             protocols: vec![
                 HostProtoStats {
                     proto: 17,
@@ -218,6 +213,7 @@ mod tests {
                     ..Default::default()
                 },
             ],
+            ..HostStats::new("192.168.1.5".parse().unwrap())
         };
         let t = port_tables(&h);
         assert_eq!(t.tables[0].0[0].port, 80);

@@ -339,19 +339,10 @@ mod tests {
 
     fn host(ip: &str, total: u64, name: Option<&str>) -> HostStats {
         HostStats {
-            ip: ip.parse().unwrap(),
-            mac: None,
             hostname: name.map(String::from),
             bytes_in: total,
-            bytes_out: 0,
             packets_in: 1,
-            packets_out: 0,
-            last_seen: None,
-            tcp_local: vec![],
-            tcp_remote: vec![],
-            udp_local: vec![],
-            udp_remote: vec![],
-            protocols: vec![],
+            ..HostStats::new(ip.parse().unwrap())
         }
     }
 
