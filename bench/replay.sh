@@ -39,12 +39,9 @@
 # the table in replay-report.md and replay-runs.tsv.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-OUT=bench/out
-GEN=${GEN_PCAP:-$ROOT/../shared/bench/gen_pcap.py}
-DARKSTAT=${DARKSTAT:-/usr/sbin/darkstat}
-CAPD=${CAPD:-${CARGO_TARGET_DIR:-$ROOT/target}/release/darkstat-capd}
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+CAPD=${CAPD:-$REL/darkstat-capd}
 
 runs=3 packets=1000000 hosts=10000 snaplen=0 build=1 keep_ns=0 alone=0
 while (($#)); do
@@ -56,7 +53,7 @@ while (($#)); do
 	--no-build) build=0 ;;
 	--keep-ns) keep_ns=1 ;;
 	--alone) alone=1 ;;
-	-h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	-h | --help) usage "$0"; exit 0 ;;
 	*) echo "replay.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift

@@ -31,12 +31,9 @@
 # single run to bench/out/runs-{full,quick}.tsv.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-OUT=bench/out
-GEN=${GEN_PCAP:-$ROOT/../shared/bench/gen_pcap.py}
-DARKSTAT=${DARKSTAT:-/usr/sbin/darkstat}
-CAPD=${CAPD:-${CARGO_TARGET_DIR:-$ROOT/target}/release/darkstat-capd}
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+CAPD=${CAPD:-$REL/darkstat-capd}
 FLOOR=$OUT/floor
 
 mode=full runs=3 with_capd=1 build=1 verify=1 wait_idle=0
@@ -49,7 +46,7 @@ while (($#)); do
 	--no-build) build=0 ;;
 	--no-verify) verify=0 ;;
 	--wait-idle) wait_idle=1 ;;
-	-h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	-h | --help) usage "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift

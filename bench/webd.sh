@@ -48,12 +48,8 @@
 # measured (no traffic is sent outside step 6).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-OUT=bench/out
-GEN=${GEN_PCAP:-$ROOT/../shared/bench/gen_pcap.py}
-DARKSTAT=${DARKSTAT:-/usr/sbin/darkstat}
-REL=${CARGO_TARGET_DIR:-$ROOT/target}/release
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 only="" samples=21 wrk_secs=10 build=1
 while (($#)); do
@@ -62,7 +58,7 @@ while (($#)); do
 	--samples) samples=${2:?--samples needs a number}; shift ;;
 	--wrk-secs) wrk_secs=${2:?--wrk-secs needs a number}; shift ;;
 	--no-build) build=0 ;;
-	-h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+	-h | --help) usage "$0"; exit 0 ;;
 	*) echo "webd.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
