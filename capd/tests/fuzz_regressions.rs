@@ -43,39 +43,7 @@ fn run_target(target: &str, data: &[u8]) {
 #[test]
 fn saved_reproducers() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return; // no reproducers yet
-    };
-    let mut failed = Vec::new();
-    let mut ran = 0;
-    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.ends_with(".bin") {
-            continue;
-        }
-        let Some((target, _)) = name.split_once('-') else {
-            panic!("{name}: reproducer names are <target>-<name>.bin");
-        };
-        let target = target.to_owned();
-        let data = std::fs::read(&path).unwrap();
-        ran += 1;
-        if let Err(e) = std::panic::catch_unwind(|| run_target(&target, &data)) {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            failed.push(format!("{name}: {msg}"));
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{} of {ran} reproducers fail:\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+    testkit::reproducers::run_saved(&dir, run_target);
 }
 
 // ---------------------------------------------------------------------------

@@ -17,39 +17,13 @@ use web::{check_query, fuzz_web, model_if_none_match, model_query};
 #[test]
 fn saved_reproducers() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    paths.sort();
-    let mut failed = Vec::new();
-    let mut ran = 0;
-    for path in paths {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.ends_with(".bin") {
-            continue;
-        }
-        assert!(
-            name.starts_with("web_query-"),
-            "{name}: reproducer names are web_query-<name>.bin"
+    testkit::reproducers::run_saved(&dir, |target, data| {
+        assert_eq!(
+            target, "web_query",
+            "reproducer names are web_query-<name>.bin"
         );
-        let data = std::fs::read(&path).unwrap();
-        ran += 1;
-        if let Err(e) = std::panic::catch_unwind(|| fuzz_web(&data)) {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            failed.push(format!("{name}: {msg}"));
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{} of {ran} reproducers fail:\n{}",
-        failed.len(),
-        failed.join("\n")
-    );
+        fuzz_web(data);
+    });
 }
 
 #[test]

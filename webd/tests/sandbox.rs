@@ -32,32 +32,7 @@ const GOOD_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 200);
 const GOOD_NAME: &str = "good-host.example";
 
 fn root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        ensure_user(WEB_USER);
-        true
-    } else {
-        eprintln!("skipped: sandbox tests need root (CI runs them as root)");
-        false
-    }
-}
-
-/// The dedicated users must exist (systemd/darkstat-rs.sysusers.conf
-/// makes them on a real install).
-fn ensure_user(name: &str) -> User {
-    if User::from_name(name).unwrap().is_none() {
-        let st = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                name,
-            ])
-            .status()
-            .unwrap();
-        assert!(st.success() || User::from_name(name).unwrap().is_some());
-    }
-    User::from_name(name).unwrap().unwrap()
+    testkit::users::root_or_skip("sandbox tests", &[WEB_USER])
 }
 
 fn have(cmd: &str, arg: &str) -> bool {
@@ -798,7 +773,7 @@ fn the_systemd_units_run_webd_socket_activated_in_its_sandbox() {
         return;
     }
     // the unit adds capd's group
-    let capd_group = ensure_user(CAPD_USER).gid.as_raw();
+    let capd_group = testkit::users::ensure_user(CAPD_USER).gid.as_raw();
     let ns = Netns::new("s");
     let dir = scratch("systemd");
     let capd = FakeCapd::start(&dir);

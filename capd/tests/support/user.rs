@@ -1,39 +1,18 @@
 //! The dedicated user capd drops to when started as root
 //! (systemd/darkstat-rs.sysusers.conf makes it on a real install).
 
-use std::process::Command;
-
 pub const USER: &str = "darkstat-rs";
 
 /// Whether the test runs as root, which the tests that capture live or
 /// drop privileges need; then the dedicated user exists. Without root it
 /// says that `what` is skipped (CI runs as root).
 pub fn root_or_skip(what: &str) -> bool {
-    let root = nix::unistd::geteuid().is_root();
-    if root {
-        ensure_user();
-    } else {
-        eprintln!("skipped: {what} need root (CI runs them as root)");
-    }
-    root
+    testkit::users::root_or_skip(what, &[USER])
 }
 
 /// Creates `darkstat-rs` if it does not exist yet.
 pub fn ensure_user() {
-    if nix::unistd::User::from_name(USER).unwrap().is_none() {
-        let st = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                USER,
-            ])
-            .status()
-            .unwrap();
-        // another test binary may have made it meanwhile
-        assert!(st.success() || nix::unistd::User::from_name(USER).unwrap().is_some());
-    }
+    testkit::users::ensure_user(USER);
 }
 
 /// A directory for `tag` that the dedicated user owns (empty).
