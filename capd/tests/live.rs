@@ -12,11 +12,14 @@ use support::document::host;
 use support::isolated;
 use support::netns::{sh, VethPair};
 use support::sandboxed::wait_sandboxed;
+use support::user::root_or_skip;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
+/// Root, and the user capd drops to exists (whichever test binary runs
+/// first must not depend on another having made it).
+fn root() -> bool {
+    root_or_skip("live capture tests")
 }
 
 /// Two namespaces joined by a veth pair with 10.77.0.1/24 on `va` (in
@@ -55,8 +58,7 @@ fn promiscuity(ns: &str, dev: &str) -> u64 {
 
 #[test]
 fn live_counts_rise_with_traffic_and_promisc_is_on_only_while_running() {
-    if !is_root() {
-        eprintln!("skipped: live capture tests need root (CI runs them as root)");
+    if !root() {
         return;
     }
     let p = pair("l");
@@ -155,8 +157,7 @@ fn missing_interface_is_a_clear_error() {
 
 #[test]
 fn interface_that_disappears_ends_capd_with_an_error() {
-    if !is_root() {
-        eprintln!("skipped: live capture tests need root (CI runs them as root)");
+    if !root() {
         return;
     }
     let p = pair("g");
@@ -195,8 +196,7 @@ fn send_udp_to(ns: &str, dst: &str, n: usize) {
 
 #[test]
 fn an_address_is_local_only_while_the_interface_has_it() {
-    if !is_root() {
-        eprintln!("skipped: live capture tests need root (CI runs them as root)");
+    if !root() {
         return;
     }
     let p = pair("x");

@@ -14,7 +14,7 @@ use serde_json::Value;
 use support::isolated;
 use support::netns::{sh, VethPair};
 use support::sandboxed::{term, wait_sandboxed};
-use support::user::ensure_user;
+use support::user::root_or_skip;
 
 const BIN: &str = env!("CARGO_BIN_EXE_darkstat-capd");
 
@@ -85,15 +85,13 @@ fn tables(doc: &Value) -> Value {
 
 #[test]
 fn replayed_captures_count_as_read_captures() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: replay tests need root (CI runs them as root)");
+    if !root_or_skip("replay tests") {
         return;
     }
     if Command::new("tcpreplay").arg("--version").output().is_err() {
         eprintln!("skipped: tcpreplay not installed (tests/run.sh installs it)");
         return;
     }
-    ensure_user();
     let id = std::process::id() % 100_000;
     let pair = VethPair::new("dsr", "");
     let (a, b) = (&pair.a, &pair.b);
@@ -118,21 +116,7 @@ fn replayed_captures_count_as_read_captures() {
     let mut failures = Vec::new();
     for name in FILES {
         let pcap = corpus().join(name);
-        let offline = Command::new(BIN)
-            .args([
-                "-r",
-                pcap.to_str().unwrap(),
-                "--hosts-max",
-                "100000",
-                "--ports-max",
-                "65536",
-                "--dump-json",
-                "-",
-            ])
-            .output()
-            .unwrap();
-        assert!(offline.status.success());
-        let offline: Value = serde_json::from_slice(&offline.stdout).unwrap();
+        let offline = support::document::offline(&pcap);
 
         let dump = dir.join(format!("{name}.json"));
         let child = Command::new("ip")

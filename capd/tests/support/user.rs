@@ -10,11 +10,6 @@ pub fn root_or_skip(what: &str) -> bool {
     testkit::users::root_or_skip(what, &[USER])
 }
 
-/// Creates `darkstat-rs` if it does not exist yet.
-pub fn ensure_user() {
-    testkit::users::ensure_user(USER);
-}
-
 /// A directory for `tag` that the dedicated user owns (empty).
 pub fn owned_dir(dir: std::path::PathBuf) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
