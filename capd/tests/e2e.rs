@@ -6,6 +6,8 @@
 //! banner on the pages, and webd recovers by itself when capd is back.
 //! Needs the webd binary built beside capd's (`cargo test --workspace`).
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -173,20 +175,7 @@ fn pages_api_and_metrics_equal_the_dump_and_survive_restarts() {
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("capd.sock");
     let file = corpus("mapi.pcap");
-    let dump = Command::new(BIN)
-        .args([
-            "-r",
-            file.to_str().unwrap(),
-            "--hosts-max",
-            "100000",
-            "--ports-max",
-            "65536",
-            "--dump-json",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    let want: Value = serde_json::from_slice(&dump.stdout).unwrap();
+    let want = support::document::offline(&file);
 
     let port = free_port();
     let mut capd = serve(&file, port, &sock);

@@ -1,6 +1,28 @@
 //! Reading the statistics document (`--dump-json`) in tests.
 
+use std::path::Path;
+use std::process::Command;
+
 use serde_json::Value;
+
+/// What `darkstat-capd -r` counts in `pcap`, with room for every host and
+/// port (the limits of the corpus check), as the document it dumps.
+pub fn offline(pcap: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_darkstat-capd"))
+        .arg("-r")
+        .arg(pcap)
+        .args(["--hosts-max", "100000", "--ports-max", "65536"])
+        .args(["--dump-json", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "capd -r {}: {}",
+        pcap.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 /// The host with this address; panics, naming it, when there is none.
 pub fn host<'a>(doc: &'a Value, ip: &str) -> &'a Value {
