@@ -133,19 +133,13 @@ fn darkstat_read(pcap: &Path, local: Option<&str>, db: &Path) -> (u64, u64) {
 }
 
 fn capd_read(pcap: &Path, local: Option<&str>) -> Snapshot {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("-r").arg(pcap).args(isolated()).args(CAPD_LIMITS);
+    let mut args = isolated();
+    args.extend(CAPD_LIMITS.map(String::from));
     if let Some(l) = local {
-        cmd.args(["-l", l]);
+        args.extend(["-l".into(), l.into()]);
     }
-    let out = cmd.args(["--dump-json", "-"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "capd -r {}: {}",
-        pcap.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    support::document::offline_with(pcap, &args)
 }
 
 /// Starts capd capturing `iface` in `ns` (no state; statistics dumped to

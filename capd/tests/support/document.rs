@@ -8,10 +8,16 @@ use serde_json::Value;
 /// What `darkstat-capd -r` counts in `pcap`, with room for every host and
 /// port (the limits of the corpus check), as the document it dumps.
 pub fn offline(pcap: &Path) -> Value {
+    offline_with(pcap, &["--hosts-max", "100000", "--ports-max", "65536"])
+}
+
+/// The document `darkstat-capd -r pcap ARGS --dump-json -` writes; panics
+/// with capd's stderr when it fails.
+pub fn offline_with<T: serde::de::DeserializeOwned>(pcap: &Path, args: &[&str]) -> T {
     let out = Command::new(env!("CARGO_BIN_EXE_darkstat-capd"))
         .arg("-r")
         .arg(pcap)
-        .args(["--hosts-max", "100000", "--ports-max", "65536"])
+        .args(args)
         .args(["--dump-json", "-"])
         .output()
         .unwrap();
