@@ -622,3 +622,6 @@ fn idb_time_options(mut opts: &[u8], big: bool) -> (u64, i64) {
     }
     (units, offset)
 }
+
+#[cfg(test)]
+mod tests;
