@@ -102,8 +102,19 @@ pub fn read_capture<R: Read>(
                 }
             };
             if let Some(f) = filter.as_mut() {
-                if !f.matches(rec.dlt, rec.data, rec.wire_len)? {
-                    continue;
+                match f.matches(rec.dlt, rec.data, rec.wire_len) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        // a pcapng interface of another link type: its
+                        // packets cannot be what the filter asks for
+                        warn.warn(&format!(
+                            "{name}: {e}; packets on interfaces of link type {} ({}) are left out",
+                            rec.dlt,
+                            link_type_name(rec.dlt)
+                        ));
+                        continue;
+                    }
                 }
             }
             received += 1;

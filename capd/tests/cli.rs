@@ -207,6 +207,92 @@ fn filter_applies_per_packet_and_e_is_the_same_option() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid filter"));
 }
 
+/// A little-endian pcapng with one interface per link type of `dlts` and
+/// packets (interface, frame, wire length).
+fn pcapng(dlts: &[u16], packets: &[(u32, Vec<u8>, u32)]) -> Vec<u8> {
+    fn block(out: &mut Vec<u8>, btype: u32, mut body: Vec<u8>) {
+        while !body.len().is_multiple_of(4) {
+            body.push(0);
+        }
+        let len = (body.len() + 12) as u32;
+        out.extend_from_slice(&btype.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    let mut f = Vec::new();
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&[0xff; 8]);
+    block(&mut f, 0x0a0d_0d0a, shb);
+    for &dlt in dlts {
+        let mut idb = dlt.to_le_bytes().to_vec();
+        idb.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        block(&mut f, 1, idb);
+    }
+    for (iface, data, wire) in packets {
+        let mut epb = iface.to_le_bytes().to_vec();
+        epb.extend_from_slice(&[0; 8]);
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&wire.to_le_bytes());
+        epb.extend_from_slice(data);
+        block(&mut f, 6, epb);
+    }
+    f
+}
+
+/// In a pcapng file that mixes link types, an expression libpcap cannot
+/// compile for one of them (`ether` on raw IP) leaves that interface's
+/// packets out with one warning; the others are filtered and counted.
+#[test]
+fn filter_meaningless_for_one_interface_leaves_only_its_packets_out() {
+    let d = tmpdir("filter-mixed");
+    let a = [192, 168, 1, 10];
+    let b = [192, 168, 1, 20];
+    let from_a = eth_ipv4(a, b, 17, 1000, 53, 0, 40); // source MAC ends in 10
+    let from_b = eth_ipv4(b, a, 17, 1000, 53, 0, 40);
+    let raw = from_a[14..].to_vec();
+    let p = write(
+        &d,
+        "mixed.pcapng",
+        &pcapng(
+            &[1, 101],
+            &[
+                (0, from_a.clone(), 54),
+                (1, raw.clone(), 40),
+                (0, from_b, 54),
+                (1, raw, 40),
+                (0, from_a, 54),
+            ],
+        ),
+    );
+    let out = run(&[
+        "-r",
+        p.to_str().unwrap(),
+        "-f",
+        "ether src 02:00:00:00:00:0a",
+        "--dump-json",
+        "-",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches("are left out").count(), 1, "{err}");
+    assert!(err.contains("link type 101 (RAW)"), "{err}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["totals"]["packets"], 2);
+    assert_eq!(doc["totals"]["capture"]["received"], 2);
+    assert_eq!(host(&doc, "192.168.1.10")["packets_out"], 2);
+    // without the filter every packet of both interfaces counts
+    let all = dump(&["-r", p.to_str().unwrap()]);
+    assert_eq!(all["totals"]["packets"], 5);
+    // and an expression both link types know filters both (raw IP is
+    // LINKTYPE_RAW 101 in the file, DLT_RAW 12 to libpcap's compiler)
+    let udp = dump(&["-r", p.to_str().unwrap(), "-f", "udp and ip[9] = 17"]);
+    assert_eq!(udp["totals"]["packets"], 5);
+    let tcp = dump(&["-r", p.to_str().unwrap(), "-f", "tcp"]);
+    assert_eq!(tcp["totals"]["packets"], 0);
+}
+
 #[test]
 fn host_limit_keeps_exactly_keep_and_counts_evictions() {
     let d = tmpdir("limits");

@@ -38,45 +38,59 @@ extern "C" {
 /// One filter expression, compiled lazily for each link type met.
 pub struct Filter {
     expr: String,
-    programs: Vec<(u32, BpfProgram)>,
+    /// `None`: the expression cannot be compiled for that link type (a
+    /// pcapng file may mix link types, and libpcap knows some expressions
+    /// only for some of them).
+    programs: Vec<(u32, Option<BpfProgram>)>,
 }
 
 impl Filter {
-    /// Checks the expression once against `dlt` so that a syntax error is
-    /// reported at start.
+    /// Checks the expression once against `dlt` so that a syntax error (or
+    /// an expression meaningless for the capture's link type) is reported
+    /// at start.
     pub fn new(expr: &str, dlt: u32) -> Result<Self, FilterError> {
         let mut f = Filter {
             expr: expr.to_owned(),
             programs: Vec::new(),
         };
-        f.program(dlt)?;
+        let prog = f.compile(dlt)?;
+        f.programs.push((dlt, Some(prog)));
         Ok(f)
     }
 
-    fn program(&mut self, dlt: u32) -> Result<&BpfProgram, FilterError> {
-        let at = match self.programs.iter().position(|(d, _)| *d == dlt) {
-            Some(i) => i,
-            None => {
-                let err = |reason: String| FilterError::Compile {
-                    filter: self.expr.clone(),
-                    dlt,
-                    reason,
-                };
-                let lt = Linktype(i32::try_from(dlt).map_err(|e| err(e.to_string()))?);
-                let dead = Capture::dead(lt).map_err(|e| err(e.to_string()))?;
-                let prog = dead
-                    .compile(&self.expr, true)
-                    .map_err(|e| err(e.to_string()))?;
-                self.programs.push((dlt, prog));
-                self.programs.len() - 1
-            }
+    fn compile(&self, dlt: u32) -> Result<BpfProgram, FilterError> {
+        let err = |reason: String| FilterError::Compile {
+            filter: self.expr.clone(),
+            dlt,
+            reason,
         };
-        Ok(&self.programs[at].1)
+        let lt = Linktype(i32::try_from(compile_dlt(dlt)).map_err(|e| err(e.to_string()))?);
+        let dead = Capture::dead(lt).map_err(|e| err(e.to_string()))?;
+        dead.compile(&self.expr, true)
+            .map_err(|e| err(e.to_string()))
     }
 
-    /// Whether the frame passes the filter.
+    /// Whether the frame passes the filter. The first frame of a link type
+    /// the expression cannot be compiled for gives the error (for one
+    /// warning); that frame and every later one of its link type do not
+    /// pass, since no frame of it can be what the expression asks for.
     pub fn matches(&mut self, dlt: u32, data: &[u8], wire_len: u32) -> Result<bool, FilterError> {
-        let prog = self.program(dlt)?;
+        let at = match self.programs.iter().position(|(d, _)| *d == dlt) {
+            Some(i) => i,
+            None => match self.compile(dlt) {
+                Ok(prog) => {
+                    self.programs.push((dlt, Some(prog)));
+                    self.programs.len() - 1
+                }
+                Err(e) => {
+                    self.programs.push((dlt, None));
+                    return Err(e);
+                }
+            },
+        };
+        let Some(prog) = &self.programs[at].1 else {
+            return Ok(false);
+        };
         let insns = prog.get_instructions();
         if insns.is_empty() {
             return Ok(true);
@@ -99,9 +113,26 @@ impl Filter {
     }
 }
 
+/// The DLT libpcap compiles for, of a link type as a capture file records
+/// it. Files carry LINKTYPE_ values, `pcap_compile` wants DLT_ values, and
+/// the two differ for a few old types (libpcap's `linktype_to_dlt`, which
+/// it does not export); with Linux's DLT values. Raw IP is the one that
+/// matters here: files say 101 (or 12 or 14, as `counting.md` allows),
+/// DLT_RAW is 12, and libpcap knows no DLT 101 at all.
+fn compile_dlt(linktype: u32) -> u32 {
+    match linktype {
+        12 | 14 | 101 => 12, // RAW
+        100 => 11,           // ATM_RFC1483
+        102 => 15,           // SLIP_BSDOS
+        103 => 16,           // PPP_BSDOS
+        106 => 19,           // ATM_CLIP
+        other => other,
+    }
+}
+
 /// libpcap's name of a link type, for messages ("EN10MB", "IEEE802_11").
 pub fn link_type_name(dlt: u32) -> String {
-    i32::try_from(dlt)
+    i32::try_from(compile_dlt(dlt))
         .ok()
         .and_then(|d| Linktype(d).get_name().ok())
         .unwrap_or_else(|| "unknown".to_owned())
@@ -138,6 +169,37 @@ mod tests {
         assert!(!f.matches(1, &frame, 42).unwrap());
     }
 
+    /// Raw-IP captures say LINKTYPE_RAW (101), or 12 or 14; libpcap
+    /// compiles for DLT_RAW.
+    #[test]
+    fn raw_ip_link_types_filter_from_the_ip_header() {
+        let raw = &udp_frame(53)[14..];
+        for lt in [101, 12, 14] {
+            let mut f = Filter::new("udp port 53", lt).unwrap();
+            assert!(f.matches(lt, raw, 28).unwrap(), "{lt}");
+            assert!(!f.matches(lt, &udp_frame(54)[14..], 28).unwrap(), "{lt}");
+        }
+    }
+
+    /// A pcapng file may hold a link type the expression means nothing
+    /// for: its frames are told once, then simply never pass.
+    #[test]
+    fn a_link_type_the_expression_cannot_apply_to_passes_nothing() {
+        let mut f = Filter::new("ether host 02:00:00:00:00:01", 1).unwrap();
+        // LINKTYPE_RAW (101): no Ethernet header to look at
+        let raw = &udp_frame(53)[14..];
+        let e = f.matches(101, raw, 28).unwrap_err();
+        assert!(e.to_string().contains("link type 101"), "{e}");
+        assert!(e.to_string().contains("ether"), "{e}");
+        assert!(!f.matches(101, raw, 28).unwrap(), "told only once");
+        let mut eth = udp_frame(53);
+        eth[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+        assert!(
+            f.matches(1, &eth, 42).unwrap(),
+            "other link types still filter"
+        );
+    }
+
     #[test]
     fn bad_expression_is_an_error() {
         assert!(Filter::new("port port", 1).is_err());
@@ -147,5 +209,6 @@ mod tests {
     fn names_link_types() {
         assert_eq!(link_type_name(1), "EN10MB");
         assert_eq!(link_type_name(105), "IEEE802_11");
+        assert_eq!(link_type_name(101), "RAW");
     }
 }
