@@ -38,6 +38,8 @@ extern "C" {
 /// One filter expression, compiled lazily for each link type met.
 pub struct Filter {
     expr: String,
+    /// A loopback frame with its address family rewritten (`loopback`).
+    scratch: Vec<u8>,
     /// `None`: the expression cannot be compiled for that link type (a
     /// pcapng file may mix link types, and libpcap knows some expressions
     /// only for some of them).
@@ -51,6 +53,7 @@ impl Filter {
     pub fn new(expr: &str, dlt: u32) -> Result<Self, FilterError> {
         let mut f = Filter {
             expr: expr.to_owned(),
+            scratch: Vec::new(),
             programs: Vec::new(),
         };
         let prog = f.compile(dlt)?;
@@ -91,6 +94,10 @@ impl Filter {
         let Some(prog) = &self.programs[at].1 else {
             return Ok(false);
         };
+        let data = match compile_dlt(dlt) {
+            DLT_NULL | DLT_LOOP => loopback(dlt, data, &mut self.scratch),
+            _ => data,
+        };
         let insns = prog.get_instructions();
         if insns.is_empty() {
             return Ok(true);
@@ -111,6 +118,31 @@ impl Filter {
         };
         Ok(verdict != 0)
     }
+}
+
+const DLT_NULL: u32 = 0;
+const DLT_LOOP: u32 = 108;
+
+/// A loopback frame as the compiled program expects it. The 4-byte address
+/// family comes in either byte order and with AF_INET6 as any system
+/// numbers it (10, 24, 28, 30; `counting.md` §1 decodes them all), but a
+/// program compiled without a file checks this system's AF_INET/AF_INET6
+/// (2 and 10), in host order for NULL and network order for LOOP. So the
+/// family is rewritten, in a copy, to those; any other family stays.
+fn loopback<'a>(dlt: u32, data: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    let Some(v6) = crate::decode::null_family(data) else {
+        return data;
+    };
+    let family: u32 = if v6 { 10 } else { 2 };
+    let bytes = if dlt == DLT_LOOP {
+        family.to_be_bytes()
+    } else {
+        family.to_ne_bytes()
+    };
+    scratch.clear();
+    scratch.extend_from_slice(&bytes);
+    scratch.extend_from_slice(&data[4..]);
+    scratch
 }
 
 /// The DLT libpcap compiles for, of a link type as a capture file records
@@ -198,6 +230,57 @@ mod tests {
             f.matches(1, &eth, 42).unwrap(),
             "other link types still filter"
         );
+    }
+
+    /// `ip6` on loopback captures: every IPv6 family number, in either
+    /// byte order, for NULL and LOOP alike; `ip` stays IPv4 only.
+    #[test]
+    fn loopback_families_of_every_system_and_byte_order() {
+        let v6: Vec<u8> = [0x60, 0, 0, 0, 0, 8, 17, 64]
+            .into_iter()
+            .chain([0; 32])
+            .chain([0, 1, 0, 53, 0, 8, 0, 0])
+            .collect();
+        let v4 = udp_frame(53)[14..].to_vec();
+        for dlt in [0, 108] {
+            let mut ip6 = Filter::new("ip6", dlt).unwrap();
+            let mut ip = Filter::new("ip", dlt).unwrap();
+            let mut udp = Filter::new("udp port 53", dlt).unwrap();
+            for (fam, payload, is_v6) in [
+                (2u32, &v4, false),
+                (10, &v6, true),
+                (24, &v6, true),
+                (28, &v6, true),
+                (30, &v6, true),
+            ] {
+                for header in [fam.to_le_bytes(), fam.to_be_bytes()] {
+                    let frame: Vec<u8> = header.iter().chain(payload.iter()).copied().collect();
+                    let n = frame.len() as u32;
+                    assert_eq!(
+                        ip6.matches(dlt, &frame, n).unwrap(),
+                        is_v6,
+                        "{dlt} {fam} {header:?}"
+                    );
+                    assert_eq!(
+                        ip.matches(dlt, &frame, n).unwrap(),
+                        !is_v6,
+                        "{dlt} {fam} {header:?}"
+                    );
+                    assert!(
+                        udp.matches(dlt, &frame, n).unwrap(),
+                        "{dlt} {fam} {header:?}"
+                    );
+                }
+            }
+            let other: Vec<u8> = 7u32
+                .to_le_bytes()
+                .iter()
+                .chain(v4.iter())
+                .copied()
+                .collect();
+            assert!(!ip.matches(dlt, &other, 32).unwrap());
+            assert!(!ip6.matches(dlt, &other, 32).unwrap());
+        }
     }
 
     #[test]

@@ -175,11 +175,21 @@ fn sll2(f: &[u8]) -> Option<Link> {
 }
 
 fn null(f: &[u8]) -> Option<Link> {
+    null_family(f)?;
+    plain(4)
+}
+
+/// Which IP a loopback header's address family names, in either byte
+/// order: `Some(false)` IPv4, `Some(true)` IPv6, `None` neither (or no
+/// header).
+pub fn null_family(f: &[u8]) -> Option<bool> {
     let fam: [u8; 4] = f.get(0..4)?.try_into().ok()?;
     let le = u32::from_le_bytes(fam);
     let be = u32::from_be_bytes(fam);
-    if NULL_FAMILIES.contains(&le) || NULL_FAMILIES.contains(&be) {
-        plain(4)
+    if le == NULL_FAMILIES[0] || be == NULL_FAMILIES[0] {
+        Some(false)
+    } else if NULL_FAMILIES.contains(&le) || NULL_FAMILIES.contains(&be) {
+        Some(true)
     } else {
         None
     }

@@ -10,7 +10,7 @@ mod ip;
 mod link;
 mod transport;
 
-pub use link::LinkType;
+pub use link::{null_family, LinkType};
 
 /// What a frame turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
