@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 #                capd/tests/darkstat_real.rs imports (and bench/replay.sh races)
 #   wrk          webd/tests/live_load.rs: 256 connections on /hosts/ while
 #                capd captures live (also bench/webd.sh)
-needed=(libpcap-dev python3 pkg-config iproute2 util-linux systemd tcpreplay chromium curl darkstat wrk)
+needed=(libpcap-dev python3 pkg-config iproute2 util-linux systemd tcpreplay tcpdump chromium curl darkstat wrk)
 missing=()
 for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
