@@ -3,19 +3,13 @@
 //! The corpus is not part of this repository; it lies beside the checkout
 //! (`../shared/corpus`), or where `DARKSTAT_CORPUS` points.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn corpus() -> PathBuf {
-    match std::env::var_os("DARKSTAT_CORPUS") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    }
-}
+mod support;
 
 #[test]
 fn corpus_matches_the_oracle_exactly() {
-    let dir = corpus();
+    let dir = support::corpus::dir();
     let script = dir.join("tools/check_corpus.py");
     assert!(
         script.exists(),

@@ -68,14 +68,6 @@ fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")
 }
 
-fn corpus(name: &str) -> PathBuf {
-    std::env::var_os("DARKSTAT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| shared().join("corpus"))
-        .join("pcaps")
-        .join(name)
-}
-
 /// darkstat's version line, or None (with a message) when it cannot run.
 fn darkstat_version() -> Option<String> {
     match Command::new(DARKSTAT).arg("--version").output() {
@@ -360,7 +352,7 @@ fn read_mode_exports_hold_capds_counts_and_import_exactly() {
         "django-cloud.pcapng",
         "chromium-115.0.5790.110-google-de-fragmented.pcap",
     ] {
-        let p = corpus(f);
+        let p = support::corpus::pcap(f);
         assert!(p.exists(), "corpus capture {} missing", p.display());
         cases.push((f.into(), p, None));
     }

@@ -10,7 +10,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,14 +24,6 @@ fn webd_built() -> bool {
         eprintln!("skipped: darkstat-webd is not built next to darkstat-capd (run cargo test --workspace)");
     }
     ok
-}
-
-fn corpus(name: &str) -> PathBuf {
-    std::env::var_os("DARKSTAT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"))
-        .join("pcaps")
-        .join(name)
 }
 
 /// A plain HTTP/1.1 GET on loopback: (status, body).
@@ -174,7 +166,7 @@ fn pages_api_and_metrics_equal_the_dump_and_survive_restarts() {
     let dir = std::env::temp_dir().join(format!("capd-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("capd.sock");
-    let file = corpus("mapi.pcap");
+    let file = support::corpus::pcap("mapi.pcap");
     let want = support::document::offline(&file);
 
     let port = free_port();
@@ -281,7 +273,7 @@ fn garbage_from_a_reader_does_not_disturb_capd() {
     let dir = std::env::temp_dir().join(format!("capd-e2e-garbage-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sock = dir.join("capd.sock");
-    let file = corpus("mapi.pcap");
+    let file = support::corpus::pcap("mapi.pcap");
     let mut capd = Command::new(BIN)
         .args([
             "-r",

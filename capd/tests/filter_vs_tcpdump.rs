@@ -13,14 +13,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const FILTERS: [&str; 5] = ["udp", "ip6", "tcp and port 80", "vlan", "greater 200"];
+mod support;
 
-fn corpus() -> PathBuf {
-    match std::env::var_os("DARKSTAT_CORPUS") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"),
-    }
-}
+const FILTERS: [&str; 5] = ["udp", "ip6", "tcp and port 80", "vlan", "greater 200"];
 
 /// Records in a classic pcap file (tcpdump's `-w -` output), `None` when
 /// it is not one.
@@ -91,7 +86,7 @@ fn filtered_packets_are_the_ones_tcpdump_keeps() {
         eprintln!("skipped: tcpdump not installed (tests/run.sh installs it)");
         return;
     }
-    let dir = corpus().join("pcaps");
+    let dir = support::corpus::dir().join("pcaps");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus not found at {} ({e})", dir.display()))
         .map(|e| e.unwrap().path())

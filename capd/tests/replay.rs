@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
@@ -28,13 +27,6 @@ const FILES: [&str; 6] = [
     "gre-within-gre.pcap",
     "ipv6-http-atomic-frag.pcap",
 ];
-
-fn corpus() -> PathBuf {
-    std::env::var_os("DARKSTAT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"))
-        .join("pcaps")
-}
 
 /// The comparable part of a document: hosts with their tables, global
 /// ports and protocols, totals of IP traffic (the live side also sees the
@@ -115,7 +107,7 @@ fn replayed_captures_count_as_read_captures() {
     nix::unistd::chown(&dir, Some(user.uid), Some(user.gid)).unwrap();
     let mut failures = Vec::new();
     for name in FILES {
-        let pcap = corpus().join(name);
+        let pcap = support::corpus::pcap(name);
         let offline = support::document::offline(&pcap);
 
         let dump = dir.join(format!("{name}.json"));

@@ -1,6 +1,7 @@
 //! Shared by the integration tests that start capd. Each test binary
 //! includes this module and uses a part of it, hence `dead_code` allowed.
 //!
+//! * `corpus`: where the spec's capture corpus is;
 //! * `isolated()` (here): options that keep one test's capd apart from
 //!   every other (tests run in parallel);
 //! * `netns`: network namespaces and veth pairs made and removed by a test;
@@ -8,6 +9,7 @@
 //! * `user`: the dedicated user the root-only tests drop to.
 #![allow(dead_code)]
 
+pub mod corpus;
 pub mod document;
 pub mod netns;
 pub mod sandboxed;
