@@ -173,6 +173,32 @@ fn modified_pcap_records_have_a_longer_header() {
     );
 }
 
+/// Files older than pcap 2.3 wrote the record's two lengths the other way
+/// round; 2.3 files may have either order (libpcap: swap when the
+/// "captured" length exceeds the "wire" one).
+#[test]
+fn old_pcap_versions_with_swapped_record_lengths() {
+    let mut f = pcap(0xa1b2_c3d4, false, 65535, 1, &[(T, 0, b"abcd", 60)]);
+    // the record as such a writer put it: wire length first
+    let rec = 24 + 8;
+    f[rec..rec + 4].copy_from_slice(&60u32.to_le_bytes());
+    f[rec + 4..rec + 8].copy_from_slice(&4u32.to_le_bytes());
+    for minor in [2u16, 3] {
+        f[6..8].copy_from_slice(&minor.to_le_bytes());
+        let (got, stop) = read_all(&f);
+        assert_eq!(stop, None, "2.{minor}");
+        assert_eq!(
+            got,
+            vec![(0, 1, u64::from(T), 60, b"abcd".to_vec())],
+            "2.{minor}"
+        );
+    }
+    // 2.3 in the usual order stays as it is
+    let mut g = pcap(0xa1b2_c3d4, false, 65535, 1, &[(T, 0, b"abcd", 60)]);
+    g[6..8].copy_from_slice(&3u16.to_le_bytes());
+    assert_eq!(read_all(&g).0[0].3, 60);
+}
+
 #[test]
 fn pcap_records_are_cut_to_the_snapshot_length() {
     let f = pcap(
