@@ -86,12 +86,7 @@ fn filtered_packets_are_the_ones_tcpdump_keeps() {
         eprintln!("skipped: tcpdump not installed (tests/run.sh installs it)");
         return;
     }
-    let dir = support::corpus::dir().join("pcaps");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus not found at {} ({e})", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = support::corpus::all();
     // two workers: the machine has two cores, the checks are independent
     let (even, odd): (Vec<_>, Vec<_>) = files.iter().enumerate().partition(|(i, _)| i % 2 == 0);
     let check = |part: Vec<(usize, &PathBuf)>| {

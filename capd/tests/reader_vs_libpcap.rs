@@ -52,12 +52,7 @@ fn ours(path: &Path) -> Result<Records, String> {
 
 #[test]
 fn records_are_the_ones_libpcap_reads() {
-    let dir = support::corpus::dir().join("pcaps");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus not found at {} ({e})", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = support::corpus::all();
     let (mut compared, mut failures) = (0, Vec::new());
     for file in &files {
         let Some((want, want_end)) = libpcap(file) else {

@@ -10,6 +10,17 @@ pub fn dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"))
 }
 
+/// Every capture of the corpus, in name order.
+pub fn all() -> Vec<PathBuf> {
+    let dir = dir().join("pcaps");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus not found at {} ({e})", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
 /// One capture of the corpus.
 pub fn pcap(name: &str) -> PathBuf {
     dir().join("pcaps").join(name)
