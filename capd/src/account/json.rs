@@ -186,8 +186,10 @@ fn write_hosts(hosts: &[Host], w: &mut dyn Write) -> io::Result<()> {
     })
 }
 
-fn serde_err(e: serde_json::Error) -> io::Error {
-    io::Error::other(e)
+/// `,"key":` and `value` as serde_json writes it (the small parts).
+fn member<T: serde::Serialize + ?Sized>(w: &mut dyn Write, key: &str, value: &T) -> io::Result<()> {
+    write!(w, ",\"{key}\":")?;
+    serde_json::to_writer(&mut *w, value).map_err(io::Error::other)
 }
 
 impl SnapshotView<'_> {
@@ -199,23 +201,17 @@ impl SnapshotView<'_> {
         field(&mut head, true, "version", u64::from(self.version));
         field(&mut head, false, "since", self.since);
         field(&mut head, false, "now", self.now);
-        head.extend_from_slice(b",\"totals\":");
         w.write_all(&head)?;
-        serde_json::to_writer(&mut *w, &self.totals).map_err(serde_err)?;
+        member(w, "totals", &self.totals)?;
         w.write_all(b",\"hosts\":[")?;
         write_hosts(self.hosts.as_slice(), w)?;
-        w.write_all(b"],\"ports\":")?;
-        serde_json::to_writer(&mut *w, &self.ports).map_err(serde_err)?;
-        w.write_all(b",\"protocols\":")?;
-        serde_json::to_writer(&mut *w, &self.protocols).map_err(serde_err)?;
-        w.write_all(b",\"graphs\":")?;
-        serde_json::to_writer(&mut *w, &self.graphs).map_err(serde_err)?;
-        w.write_all(b",\"interfaces\":")?;
-        serde_json::to_writer(&mut *w, &self.interfaces).map_err(serde_err)?;
-        w.write_all(b",\"local_networks\":")?;
-        serde_json::to_writer(&mut *w, &self.local_networks).map_err(serde_err)?;
-        w.write_all(b",\"evictions\":")?;
-        serde_json::to_writer(&mut *w, &self.evictions).map_err(serde_err)?;
+        w.write_all(b"]")?;
+        member(w, "ports", &self.ports)?;
+        member(w, "protocols", &self.protocols)?;
+        member(w, "graphs", &self.graphs)?;
+        member(w, "interfaces", &self.interfaces)?;
+        member(w, "local_networks", &self.local_networks)?;
+        member(w, "evictions", &self.evictions)?;
         w.write_all(b"}")
     }
 }
