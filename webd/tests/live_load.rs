@@ -144,7 +144,7 @@ fn log_of(path: &Path) -> String {
 fn webd_answers_and_capd_counts_under_load() {
     // root for the namespaces; the users both daemons drop to must exist
     // whichever test binary runs first
-    if !testkit::users::root_or_skip("the load test", &["darkstat-rs", "darkstat-rs-web"]) {
+    if !testkit::users::root_or_skip("the load tests", &["darkstat-rs", "darkstat-rs-web"]) {
         return;
     }
     if !capd_bin().exists() {
