@@ -193,6 +193,7 @@ impl Accounts {
                 protocols,
                 graphs,
                 boundary,
+                late: None,
             },
             HostPart {
                 limits: *limits,
@@ -220,6 +221,30 @@ pub struct GlobalPart<'a> {
     protocols: &'a mut [ProtoCounters; 256],
     graphs: &'a mut Graphs,
     boundary: &'a mut [u64; 4],
+    /// The global port slots of the last TCP or UDP packet, counted one
+    /// packet late (see [`GlobalPart::ports`]); settled when the part is
+    /// dropped, before anything can read the tables.
+    late: Option<LatePorts>,
+}
+
+/// A packet's additions to the global port tables, not yet made.
+#[derive(Clone, Copy)]
+struct LatePorts {
+    tcp: bool,
+    /// Ports at or below `--highest-port`, or `NOT_COUNTED`.
+    src: u32,
+    dst: u32,
+    len: u64,
+}
+
+const NOT_COUNTED: u32 = u32::MAX;
+
+impl Drop for GlobalPart<'_> {
+    fn drop(&mut self) {
+        if let Some(l) = self.late.take() {
+            self.settle(l);
+        }
+    }
 }
 
 impl GlobalPart<'_> {
@@ -287,21 +312,53 @@ impl GlobalPart<'_> {
         }
         // the decoder gives ports for TCP and UDP only
         if let Some(pt) = p.ports {
-            let table = if p.proto == TCP {
-                &mut *self.tcp_ports
+            self.ports(p.proto == TCP, pt.src, pt.dst, len);
+        }
+    }
+
+    /// Counts a packet's ports one packet late. The two port tables are
+    /// 2 MiB each and a client port is random, so its slot is rarely in
+    /// the cache: starting to load it now and adding to it when the next
+    /// packet comes (or when this part is dropped) hides that wait behind
+    /// reading and decoding the next packet. The order of additions to
+    /// one counter does not change, so neither does any sum.
+    #[inline]
+    fn ports(&mut self, tcp: bool, src: u16, dst: u16, len: u64) {
+        let hi = self.highest_port;
+        let table: &[PortCounters] = if tcp { self.tcp_ports } else { self.udp_ports };
+        let pick = |port: u16| {
+            if port <= hi {
+                prefetch::line(&table[usize::from(port)]);
+                u32::from(port)
             } else {
-                &mut *self.udp_ports
-            };
-            if pt.dst <= self.highest_port {
-                let c = &mut table[usize::from(pt.dst)];
-                c.bytes_in += len;
-                c.packets_in += 1;
+                NOT_COUNTED
             }
-            if pt.src <= self.highest_port {
-                let c = &mut table[usize::from(pt.src)];
-                c.bytes_out += len;
-                c.packets_out += 1;
-            }
+        };
+        let now = LatePorts {
+            tcp,
+            src: pick(src),
+            dst: pick(dst),
+            len,
+        };
+        if let Some(before) = self.late.replace(now) {
+            self.settle(before);
+        }
+    }
+
+    #[inline]
+    fn settle(&mut self, l: LatePorts) {
+        let table = if l.tcp {
+            &mut *self.tcp_ports
+        } else {
+            &mut *self.udp_ports
+        };
+        if let Some(c) = table.get_mut(l.dst as usize) {
+            c.bytes_in += l.len;
+            c.packets_in += 1;
+        }
+        if let Some(c) = table.get_mut(l.src as usize) {
+            c.bytes_out += l.len;
+            c.packets_out += 1;
         }
     }
 }
