@@ -401,16 +401,22 @@ fn bad_address_family() {
     );
 }
 
-#[test]
-fn bad_table_tags() {
-    let r = rec(4, "10.0.0.1");
-    let raw = r.bytes();
-    // offsets of the five tags in this record
+/// Offsets of the five table tags ('P' 'T' 'U' 't' 'u') in a v4 record
+/// that has `rec`'s tables (2 protocols, 2 TCP ports, 1 of each other).
+fn table_tags(r: &Rec) -> [usize; 5] {
     let p = 4 + 5 + 8 + 6 + 1 + r.name.len() + 16;
     let t = p + 2 + 2 * PROTO_ENTRY;
     let u = t + 3 + 2 * TCP_ENTRY;
     let tr = u + 3 + UDP_ENTRY;
     let ur = tr + 3 + TCP_ENTRY;
+    [p, t, u, tr, ur]
+}
+
+#[test]
+fn bad_table_tags() {
+    let r = rec(4, "10.0.0.1");
+    let raw = r.bytes();
+    let [p, t, u, tr, ur] = table_tags(&r);
     for (at, tag) in [(p, b'P'), (t, b'T'), (u, b'U'), (tr, b't'), (ur, b'u')] {
         assert_eq!(raw[at], tag);
         let mut bad = raw.clone();
@@ -526,11 +532,7 @@ fn counts_too_large_for_the_bytes_left() {
 
     let r = rec(4, "10.0.0.1");
     let raw = r.bytes();
-    let p = 4 + 5 + 8 + 6 + 1 + r.name.len() + 16;
-    let t = p + 2 + 2 * PROTO_ENTRY;
-    let u = t + 3 + 2 * TCP_ENTRY;
-    let tr = u + 3 + UDP_ENTRY;
-    let ur = tr + 3 + TCP_ENTRY;
+    let [p, t, u, tr, ur] = table_tags(&r);
     for (count_at, what, wide) in [
         (p + 1, "IP protocol", false),
         (t + 1, "local TCP port", true),
