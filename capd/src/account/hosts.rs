@@ -325,6 +325,69 @@ impl HostTable {
         self.hosts.truncate(keep);
         self.rebuild_index();
         // positions moved: list the changed survivors again
+        self.relist_changed();
+    }
+
+    /// Moves every host whose hash fails `stays` into a new table with
+    /// the same hasher, which never evicts on its own: while the two are
+    /// counted apart (`account::worker`), the caller makes sure that
+    /// together they stay within `max`, and [`HostTable::absorb`] joins
+    /// them again before anything else reads them.
+    pub fn split_off(&mut self, stays: impl Fn(u64) -> bool) -> HostTable {
+        let (here, there): (Vec<Host>, Vec<Host>) = std::mem::take(&mut self.hosts)
+            .into_iter()
+            .partition(|h| stays(self.hasher.hash_one(h.key)));
+        self.hosts = here;
+        self.rebuild_index();
+        self.relist_changed();
+        let mut other = HostTable {
+            hosts: there,
+            index: Index::new(),
+            hasher: self.hasher,
+            max: usize::MAX,
+            keep: 0,
+            evicted: 0,
+            changed: Vec::new(),
+            removed: Vec::new(),
+            track_removed: false,
+            instance: 0,
+        };
+        while other.hosts.len() * 2 > other.index.slots.len() {
+            other.index.grow();
+        }
+        other.rebuild_index();
+        other.relist_changed();
+        other
+    }
+
+    /// Takes back the hosts of a table made by [`HostTable::split_off`].
+    pub fn absorb(&mut self, other: HostTable) {
+        debug_assert!(other.removed.is_empty() && other.evicted == 0);
+        let HostTable {
+            hosts: mut theirs,
+            index,
+            ..
+        } = other;
+        // Into the vector and index with more room: growing the smaller
+        // would hold both in memory at once (on a million hosts, about
+        // 90 MB more peak RSS).
+        if theirs.capacity() > self.hosts.capacity() {
+            std::mem::swap(&mut self.hosts, &mut theirs);
+        }
+        self.hosts.append(&mut theirs);
+        drop(theirs);
+        if index.slots.len() > self.index.slots.len() {
+            self.index = index;
+        }
+        while self.hosts.len() * 2 > self.index.slots.len() {
+            self.index.grow();
+        }
+        self.rebuild_index();
+        self.relist_changed();
+    }
+
+    /// Lists the positions of the hosts whose `changed` is set.
+    fn relist_changed(&mut self) {
         self.changed.clear();
         for (i, host) in self.hosts.iter().enumerate() {
             if host.changed {
@@ -383,6 +446,15 @@ impl HostTable {
 mod tests {
     use super::*;
 
+    impl HostTable {
+        /// Takes the changed hosts; how many there were.
+        fn take_changed_count(&mut self) -> usize {
+            let mut n = 0;
+            self.take_changed(|_| n += 1);
+            n
+        }
+    }
+
     #[test]
     fn hosts_are_found_by_key() {
         let mut t = HostTable::new(100, 50);
@@ -394,6 +466,51 @@ mod tests {
         }
         assert!(t.get(1000).is_none());
         assert_eq!(t.len(), 60);
+    }
+
+    /// A split keeps every host in exactly one part, by hash; both parts
+    /// find theirs and take new ones; joining them loses nothing, whichever
+    /// part is larger, and lists every changed host once.
+    #[test]
+    fn split_parts_find_their_hosts_and_join_whole() {
+        let smaller: fn(u64) -> bool = |h| h % 7 < 2;
+        let larger: fn(u64) -> bool = |h| h % 7 >= 2;
+        let cases = [(0u128, 0u128), (1, 1), (300, 40), (300, 290), (5000, 1)];
+        for ((n, take), low) in cases.into_iter().flat_map(|c| [(c, smaller), (c, larger)]) {
+            let mut t = HostTable::new(100_000, 10);
+            for k in 0..n {
+                t.get_or_insert(k).unwrap().bytes_in = k as u64;
+            }
+            let mut taken = t.take_changed_count();
+            assert_eq!(taken, n as usize);
+            let mut other = t.split_off(low);
+            assert_eq!(t.len() + other.len(), n as usize);
+            for k in 0..n {
+                let h = t.hash(k);
+                let (here, there) = if low(h) { (&t, &other) } else { (&other, &t) };
+                assert_eq!(here.get(k).map(|x| x.bytes_in), Some(k as u64), "{k}");
+                assert!(there.get(k).is_none());
+            }
+            // new hosts in both parts, and an old one touched again
+            for k in n..n + take {
+                let part = if low(t.hash(k)) { &mut t } else { &mut other };
+                part.get_or_insert(k).unwrap().bytes_in = k as u64;
+            }
+            if n > 0 {
+                let part = if low(t.hash(0)) { &mut t } else { &mut other };
+                part.get_or_insert(0).unwrap().bytes_out = 1;
+            }
+            t.absorb(other);
+            assert_eq!(t.len(), (n + take) as usize);
+            for k in 0..n + take {
+                assert_eq!(t.get(k).map(|x| x.bytes_in), Some(k as u64), "{k}");
+            }
+            taken = t.take_changed_count();
+            assert_eq!(taken, (take + u128::from(n > 0)) as usize);
+            // and the whole table still inserts and evicts
+            t.get_or_insert(u128::MAX).unwrap();
+            assert_eq!(t.len(), (n + take + 1) as usize);
+        }
     }
 
     #[test]

@@ -152,7 +152,7 @@ impl Accounts {
         global.count(d, ts, wire_len);
         if let Decoded::Ip(p) = d {
             let hash = [hosts.hash(p.src), hosts.hash(p.dst)];
-            hosts.count(p, ts, hash, [hosts::NO_HOST; 2]);
+            hosts.count(p, ts, hash, [hosts::NO_HOST; 2], [true; 2]);
         }
     }
 
@@ -377,11 +377,28 @@ impl HostPart<'_> {
         self.hosts.hash(key)
     }
 
+    /// Takes back the hosts of a part split off for another thread
+    /// (`worker`), and the port entries it evicted.
+    fn absorb(&mut self, part: HostTable, ports_evicted: u64) {
+        self.hosts.absorb(part);
+        *self.ports_evicted += ports_evicted;
+    }
+
     /// Counts an IP packet for its source and destination hosts, given the
     /// addresses' hashes and the hosts' guessed positions
     /// (`prefetch::Pipeline`; [`hosts::NO_HOST`] when there is no guess).
+    /// Only the sides set in `mine` (source, destination) are counted: a
+    /// table split between two threads (`worker`) counts each side where
+    /// its host lives.
     #[inline]
-    pub fn count(&mut self, p: &PacketSummary, ts: u64, hash: [u64; 2], guess: [u32; 2]) {
+    pub fn count(
+        &mut self,
+        p: &PacketSummary,
+        ts: u64,
+        hash: [u64; 2],
+        guess: [u32; 2],
+        mine: [bool; 2],
+    ) {
         // The source first, then the destination: for a host talking to
         // itself the destination's MAC is the one that stays (§7).
         let limits = self.limits;
@@ -391,7 +408,12 @@ impl HostPart<'_> {
             (pt, pt.src <= hi, pt.dst <= hi)
         });
         let mut evicted = 0;
-        if let Some(s) = self.hosts.get_or_insert_at(p.src, hash[0], guess[0]) {
+        let src = if mine[0] {
+            self.hosts.get_or_insert_at(p.src, hash[0], guess[0])
+        } else {
+            None
+        };
+        if let Some(s) = src {
             s.bytes_out += len;
             s.packets_out += 1;
             s.last_seen = s.last_seen.max(ts);
@@ -421,7 +443,12 @@ impl HostPart<'_> {
                 }
             }
         }
-        if let Some(d) = self.hosts.get_or_insert_at(p.dst, hash[1], guess[1]) {
+        let dst = if mine[1] {
+            self.hosts.get_or_insert_at(p.dst, hash[1], guess[1])
+        } else {
+            None
+        };
+        if let Some(d) = dst {
             d.bytes_in += len;
             d.packets_in += 1;
             if p.dst_mac.is_some() {

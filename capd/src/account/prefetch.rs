@@ -20,6 +20,7 @@
 
 use super::entries::Kind;
 use super::hosts::NO_HOST;
+use super::worker::Share;
 use super::{kinds, HostPart};
 use crate::decode::PacketSummary;
 
@@ -60,6 +61,8 @@ struct InFlight {
     hash: [u64; 2],
     /// Guessed positions of source and destination host.
     guess: [u32; 2],
+    /// Whether source and destination are counted here (see [`Share`]).
+    mine: [bool; 2],
 }
 
 const IDLE: InFlight = InFlight {
@@ -75,12 +78,14 @@ const IDLE: InFlight = InFlight {
     ts: 0,
     hash: [0; 2],
     guess: [NO_HOST; 2],
+    mine: [false; 2],
 };
 
 /// The IP packets between decoding and counting them per host (see the
 /// module text); everything else about a packet is counted when it is
 /// decoded ([`super::GlobalPart`]).
 pub struct Pipeline {
+    share: Share,
     ring: [InFlight; DEPTH],
     /// Packets pushed so far; packet `n` lives in `ring[n % DEPTH]`.
     pushed: usize,
@@ -90,35 +95,62 @@ pub struct Pipeline {
 
 impl Default for Pipeline {
     fn default() -> Self {
+        Pipeline::new(Share::All)
+    }
+}
+
+impl Pipeline {
+    /// A pipeline that counts the hosts of `share` only.
+    pub fn new(share: Share) -> Self {
         Pipeline {
+            share,
             ring: [IDLE; DEPTH],
             pushed: 0,
             done: 0,
         }
     }
-}
 
-impl Pipeline {
-    /// Adds an IP packet; counts the one pushed [`DEPTH`] packets earlier,
+    /// Counts every host from now on (the table is whole again). Packets
+    /// already in flight keep the sides they had.
+    pub fn count_all(&mut self) {
+        self.share = Share::All;
+    }
+
+    /// Adds an IP packet (unless neither of its hosts is in this
+    /// pipeline's share); counts the one pushed [`DEPTH`] packets earlier,
     /// if any.
     #[inline]
     pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
+        let hash = [hosts.hash(p.src), hosts.hash(p.dst)];
+        let mine = hash.map(|h| self.share.owns(h));
+        if mine == [false; 2] {
+            return;
+        }
         let n = self.pushed;
         if n - self.done == DEPTH {
             self.account_oldest(hosts);
         }
-        let hash = [hosts.hash(p.src), hosts.hash(p.dst)];
-        hash.iter().for_each(|&h| hosts.hosts.prefetch_index(h));
+        for (h, _) in hash.iter().zip(mine).filter(|&(_, m)| m) {
+            hosts.hosts.prefetch_index(*h);
+        }
         self.ring[n % DEPTH] = InFlight {
             p,
             ts,
             hash,
             guess: [NO_HOST; 2],
+            mine,
         };
         self.pushed = n + 1;
         if n >= HOSTS_AT && n - HOSTS_AT >= self.done {
             let q = &mut self.ring[(n - HOSTS_AT) % DEPTH];
-            q.guess = q.hash.map(|h| hosts.hosts.candidate(h));
+            // a side counted elsewhere has no guess, so stage 3 skips it
+            q.guess = [0, 1].map(|i| {
+                if q.mine[i] {
+                    hosts.hosts.candidate(q.hash[i])
+                } else {
+                    NO_HOST
+                }
+            });
             q.guess.iter().for_each(|&g| hosts.hosts.prefetch_host(g));
         }
         if n >= ENTRIES_AT && n - ENTRIES_AT >= self.done {
@@ -138,7 +170,7 @@ impl Pipeline {
     #[inline]
     fn account_oldest(&mut self, hosts: &mut HostPart<'_>) {
         let q = &self.ring[self.done % DEPTH];
-        hosts.count(&q.p, q.ts, q.hash, q.guess);
+        hosts.count(&q.p, q.ts, q.hash, q.guess, q.mine);
         self.done += 1;
     }
 }

@@ -4,16 +4,28 @@
 //! Counting hosts is bound by memory latency, reading by copying and
 //! parsing, so on two cores the two overlap instead of adding up.
 //!
+//! Reading alone leaves the calling thread idle about a third of the
+//! time, so the host table is split by address hash while it cannot fill
+//! up: the reading thread counts the hosts of its [`Share`] itself (about a
+//! quarter of them), the other thread the rest. A host lives in one part
+//! only, so each host still sees its packets in order. An eviction must
+//! see the whole table at the very packet that fills it, so before each
+//! batch the reader checks that the next one cannot: every packet adds at
+//! most two hosts. When it could, the reader hands its part over and the
+//! table is whole again (for the rest of the file); at the end the parts
+//! are joined. So the result is exactly that of one thread.
+//!
 //! IP packets cross in batches through a bounded channel (so a slow
 //! counter holds the reader back instead of letting batches pile up), and
-//! empty batches come back for reuse: no allocation per packet. Each part
-//! is counted by one thread in the order packets were read, and the parts
-//! share no counter, so the result is exactly that of one thread.
+//! empty batches come back for reuse: no allocation per packet.
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 
-use super::{Accounts, GlobalPart, HostPart, Pipeline};
+use super::hosts::HostTable;
+use super::prefetch::DEPTH;
+use super::{Accounts, GlobalPart, HostPart, Limits, Pipeline};
 use crate::decode::PacketSummary;
 
 /// Records per batch: big enough to make the channel cheap, small enough
@@ -21,6 +33,34 @@ use crate::decode::PacketSummary;
 const BATCH: usize = 1024;
 /// Batches in flight before the reader waits.
 const IN_FLIGHT: usize = 4;
+/// The reading thread's share of a split table, in 256ths of the hash
+/// space (by the hash's top byte): with reading and decoding on top, this
+/// evens out the two threads on the 50k-host benchmark capture
+/// (BENCHMARKS.md).
+const READER_SHARE: u64 = 64;
+
+/// Which hosts a [`Pipeline`] counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Share {
+    /// The whole table.
+    All,
+    /// The reading thread's part of a split table.
+    Reader,
+    /// The counting thread's part of a split table.
+    Counter,
+}
+
+impl Share {
+    /// Whether the host with address hash `h` is counted here.
+    #[inline]
+    pub(super) fn owns(self, h: u64) -> bool {
+        match self {
+            Share::All => true,
+            Share::Reader => h >> 56 < READER_SHARE,
+            Share::Counter => h >> 56 >= READER_SHARE,
+        }
+    }
+}
 
 /// An IP packet for the host counter.
 #[derive(Clone, Copy)]
@@ -29,19 +69,71 @@ pub struct Rec {
     pub ts: u64,
 }
 
-/// The reader's end: takes packets, hands them over in batches.
-pub struct Feed {
-    batch: Vec<Rec>,
-    tx: SyncSender<Vec<Rec>>,
-    spare: Receiver<Vec<Rec>>,
+/// What the reading thread sends the counting thread.
+enum ToCounter<'a> {
+    Batch(Vec<Rec>),
+    /// The reader's part of the table, counted up to the batches already
+    /// sent: the table must be whole from now on.
+    Join(HostPart<'a>),
 }
 
-impl Feed {
+/// How far the counting thread is with its part of a split table.
+#[derive(Default)]
+struct Progress {
+    /// Hosts in its part.
+    hosts: usize,
+    /// Packets taken from the channel; up to [`DEPTH`] of them may still be
+    /// in its pipeline.
+    packets: u64,
+}
+
+/// The reader's part of a split table.
+struct ReaderPart<'a> {
+    hosts: HostPart<'a>,
+    pipe: Pipeline,
+}
+
+/// Whether a table of `hosts` hosts, with `pending` packets still to count
+/// (each adds at most two), stays within `limits`: no eviction can come.
+fn room(hosts: usize, pending: u64, limits: &Limits) -> bool {
+    let pending = usize::try_from(pending).unwrap_or(usize::MAX);
+    limits.hosts_max > 0 && hosts.saturating_add(pending.saturating_mul(2)) <= limits.hosts_max
+}
+
+/// Packets that may be in flight beyond those the reader has sent and the
+/// counter has not yet taken: both pipelines, and the next batch.
+const AHEAD: u64 = (2 * DEPTH + BATCH) as u64;
+
+fn lock(m: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    // the counter only panics between batches, never inside the lock
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The reader's end: takes packets, counts its share of the hosts while
+/// the table is split, hands the packets over in batches.
+pub struct Feed<'a> {
+    batch: Vec<Rec>,
+    tx: SyncSender<ToCounter<'a>>,
+    spare: Receiver<Vec<Rec>>,
+    /// The reader's part, while the table is split.
+    mine: Option<ReaderPart<'a>>,
+    progress: &'a Mutex<Progress>,
+    /// Packets sent to the counting thread so far.
+    sent: u64,
+}
+
+impl Feed<'_> {
     #[inline]
     pub fn push(&mut self, r: Rec) {
+        if let Some(m) = self.mine.as_mut() {
+            m.pipe.push(&mut m.hosts, r.p, r.ts);
+        }
         self.batch.push(r);
         if self.batch.len() == BATCH {
             self.send();
+            if self.mine.is_some() && !self.room_for_next() {
+                self.join();
+            }
         }
     }
 
@@ -51,51 +143,168 @@ impl Feed {
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(BATCH));
         let full = std::mem::replace(&mut self.batch, fresh);
+        self.sent += full.len() as u64;
         // Fails only when the counting thread is gone, i.e. it panicked;
-        // the join below reports that.
-        let _ = self.tx.send(full);
+        // the join in `count_aside` reports that.
+        let _ = self.tx.send(ToCounter::Batch(full));
+    }
+
+    /// Whether the two parts can count the next batch apart.
+    fn room_for_next(&self) -> bool {
+        let Some(m) = &self.mine else {
+            return false;
+        };
+        let (theirs, taken) = {
+            let p = lock(self.progress);
+            (p.hosts, p.packets)
+        };
+        let pending = self.sent.saturating_sub(taken) + AHEAD;
+        room(m.hosts.hosts.len() + theirs, pending, &m.hosts.limits)
+    }
+
+    /// Counts what is left of the reader's part and hands it over.
+    fn join(&mut self) {
+        if let Some(mut m) = self.mine.take() {
+            m.pipe.flush(&mut m.hosts);
+            let _ = self.tx.send(ToCounter::Join(m.hosts));
+        }
     }
 }
 
-fn count(mut hosts: HostPart<'_>, batches: Receiver<Vec<Rec>>, spare: SyncSender<Vec<Rec>>) {
-    let mut pipe = Pipeline::default();
-    for mut batch in batches {
-        for r in batch.drain(..) {
-            pipe.push(&mut hosts, r.p, r.ts);
+/// The counting thread's hosts: its part of a split table (with the port
+/// entries it evicted), or the whole table.
+enum Counting<'a> {
+    Apart(HostTable, u64),
+    Whole(HostPart<'a>),
+}
+
+fn count<'a>(
+    limits: Limits,
+    mut hosts: Counting<'a>,
+    batches: Receiver<ToCounter<'a>>,
+    spare: SyncSender<Vec<Rec>>,
+    progress: &Mutex<Progress>,
+) -> Option<(HostTable, u64)> {
+    let mut pipe = Pipeline::new(match hosts {
+        Counting::Apart(..) => Share::Counter,
+        Counting::Whole(_) => Share::All,
+    });
+    for msg in batches {
+        match msg {
+            ToCounter::Batch(mut batch) => {
+                let n = batch.len() as u64;
+                match &mut hosts {
+                    Counting::Apart(table, evicted) => {
+                        let mut part = HostPart {
+                            limits,
+                            hosts: table,
+                            ports_evicted: evicted,
+                        };
+                        for r in batch.drain(..) {
+                            pipe.push(&mut part, r.p, r.ts);
+                        }
+                        let mut p = lock(progress);
+                        p.hosts = table.len();
+                        p.packets += n;
+                    }
+                    Counting::Whole(part) => {
+                        for r in batch.drain(..) {
+                            pipe.push(part, r.p, r.ts);
+                        }
+                    }
+                }
+                // the reader may have stopped taking spares; then it is dropped
+                let _ = spare.try_send(batch);
+            }
+            ToCounter::Join(whole) => {
+                if let Counting::Apart(table, evicted) = &mut hosts {
+                    pipe.flush(&mut HostPart {
+                        limits,
+                        hosts: table,
+                        ports_evicted: evicted,
+                    });
+                }
+                if let Counting::Apart(table, evicted) =
+                    std::mem::replace(&mut hosts, Counting::Whole(whole))
+                {
+                    if let Counting::Whole(part) = &mut hosts {
+                        part.absorb(table, evicted);
+                    }
+                }
+                pipe.count_all();
+            }
         }
-        // the reader may have stopped taking spares; then it is dropped
-        let _ = spare.try_send(batch);
     }
-    pipe.flush(&mut hosts);
+    match hosts {
+        Counting::Apart(mut table, mut evicted) => {
+            pipe.flush(&mut HostPart {
+                limits,
+                hosts: &mut table,
+                ports_evicted: &mut evicted,
+            });
+            Some((table, evicted))
+        }
+        Counting::Whole(mut part) => {
+            pipe.flush(&mut part);
+            None
+        }
+    }
 }
 
 /// Runs `read` on this thread with the global part of `acct` and a
-/// [`Feed`] whose packets are counted into the host part on another;
-/// returns what `read` returned once every packet it fed is counted.
-/// Fails only when the thread cannot be started.
+/// [`Feed`] whose packets are counted into the host part (on another
+/// thread, and while the table has room partly on this one); returns what
+/// `read` returned once every packet it fed is counted. Fails only when
+/// the thread cannot be started.
 pub fn count_aside<T>(
     acct: &mut Accounts,
-    read: impl FnOnce(&mut GlobalPart<'_>, &mut Feed) -> T,
+    read: impl FnOnce(&mut GlobalPart<'_>, &mut Feed<'_>) -> T,
 ) -> std::io::Result<T> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<Rec>>(IN_FLIGHT);
+    let progress = Mutex::new(Progress::default());
+    let (tx, rx) = mpsc::sync_channel::<ToCounter<'_>>(IN_FLIGHT);
     let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<Rec>>(IN_FLIGHT + 1);
     let (mut global, hosts) = acct.split();
+    let limits = hosts.limits;
+    let (mine, theirs) = if room(hosts.hosts.len(), AHEAD, &limits) {
+        let part = hosts.hosts.split_off(|h| Share::Reader.owns(h));
+        lock(&progress).hosts = part.len();
+        let mine = ReaderPart {
+            hosts,
+            pipe: Pipeline::new(Share::Reader),
+        };
+        (Some(mine), Counting::Apart(part, 0))
+    } else {
+        (None, Counting::Whole(hosts))
+    };
     thread::scope(|s| {
+        let progress = &progress;
         let counter = thread::Builder::new()
             .name("account".into())
-            .spawn_scoped(s, move || count(hosts, rx, spare_tx))?;
+            .spawn_scoped(s, move || count(limits, theirs, rx, spare_tx, progress))?;
         let mut feed = Feed {
             batch: Vec::with_capacity(BATCH),
             tx,
             spare: spare_rx,
+            mine,
+            progress,
+            sent: 0,
         };
         let out = read(&mut global, &mut feed);
         if !feed.batch.is_empty() {
             feed.send();
         }
+        let mine = feed.mine.take().map(|mut m| {
+            m.pipe.flush(&mut m.hosts);
+            m.hosts
+        });
         drop(feed); // closes the channel: the counter ends after the last batch
-        if let Err(panic) = counter.join() {
-            std::panic::resume_unwind(panic);
+        let theirs = match counter.join() {
+            Ok(theirs) => theirs,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        // still split (the reader never handed its part over): join them
+        if let (Some(mut mine), Some((table, evicted))) = (mine, theirs) {
+            mine.absorb(table, evicted);
         }
         Ok(out)
     })
@@ -109,7 +318,76 @@ mod tests {
     use crate::decode::{self, Decoded, LinkType};
     use common::net::LocalNets;
 
-    /// Counting hosts aside gives exactly what counting in line gives,
+    /// (frame, or None for a frame of a link type not decoded; time)
+    type Frames = Vec<(Option<Decoded>, u64)>;
+
+    /// The snapshot as JSON, hosts sorted by address (the order of a list
+    /// carries no meaning, and a split table joins in another order).
+    fn document(acct: &Accounts) -> serde_json::Value {
+        let mut v = serde_json::to_value(acct.snapshot(&[])).unwrap();
+        if let Some(hosts) = v["hosts"].as_array_mut() {
+            hosts.sort_by_key(|h| h["ip"].as_str().unwrap_or_default().to_owned());
+        }
+        v
+    }
+
+    /// Counts `frames` in line and aside; both documents must be the same.
+    fn check(limits: Limits, frames: &Frames) {
+        let local = LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()]);
+        let mut inline = Accounts::new(limits, local.clone());
+        for &(d, ts) in frames {
+            match d {
+                Some(d) => inline.apply(&d, ts, 60),
+                None => inline.split().0.count_foreign(ts, 99),
+            }
+        }
+        let mut aside = Accounts::new(limits, local);
+        let fed = count_aside(&mut aside, |global, feed| {
+            for &(d, ts) in frames {
+                match d {
+                    Some(d) => {
+                        global.count(&d, ts, 60);
+                        if let Decoded::Ip(p) = d {
+                            feed.push(Rec { p, ts });
+                        }
+                    }
+                    None => global.count_foreign(ts, 99),
+                }
+            }
+            frames.len()
+        })
+        .unwrap();
+        assert_eq!(fed, frames.len());
+        assert_eq!(
+            document(&inline),
+            document(&aside),
+            "{} records, {limits:?}",
+            frames.len()
+        );
+    }
+
+    /// `n` frames between 192.168.x.y and 10.0.x.y: about `hosts` local
+    /// and as many remote hosts, TCP and UDP, and a foreign frame now and
+    /// then.
+    fn traffic(n: usize, hosts: usize) -> Frames {
+        (0..n)
+            .map(|i| {
+                let ts = 1_700_000_000 + i as u64 / 50;
+                if i % 301 == 7 {
+                    return (None, ts);
+                }
+                let (s, d) = (i % hosts, (i * 7 + i / 3) % hosts);
+                let proto = if i % 5 == 0 { 6 } else { 17 };
+                let mut f = frame(s as u8, d as u8, proto, 1000 + (i % 13) as u16, 53);
+                // the third bytes of source (192.168.s.s) and destination
+                f[28] = (s >> 8) as u8;
+                f[32] = (d >> 8) as u8;
+                (Some(decode::frame(LinkType::Ethernet, &f, 60)), ts)
+            })
+            .collect()
+    }
+
+    /// A table too small to split: the counting thread counts every host,
     /// with partial batches, foreign frames in between and evictions.
     #[test]
     fn counts_like_counting_in_line() {
@@ -120,46 +398,46 @@ mod tests {
             ports_keep: 3,
             highest_port: 65535,
         };
-        let local = LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()]);
         for n in [0usize, 1, BATCH - 1, BATCH, BATCH * 3 + 7] {
-            // (frame or None for a foreign one, time)
-            let frames: Vec<(Option<Decoded>, u64)> = (0..n)
-                .map(|i| {
-                    let ts = 1_700_000_000 + i as u64 / 50;
-                    if i % 301 == 7 {
-                        return (None, ts);
-                    }
-                    let f = frame((i % 97) as u8, (i % 89) as u8, 17, (i % 13) as u16, 53);
-                    (Some(decode::frame(LinkType::Ethernet, &f, 60)), ts)
-                })
-                .collect();
-            let mut inline = Accounts::new(limits, local.clone());
-            for &(d, ts) in &frames {
-                match d {
-                    Some(d) => inline.apply(&d, ts, 60),
-                    None => inline.split().0.count_foreign(ts, 99),
-                }
-            }
-            let mut aside = Accounts::new(limits, local.clone());
-            let fed = count_aside(&mut aside, |global, feed| {
-                for &(d, ts) in &frames {
-                    match d {
-                        Some(d) => {
-                            global.count(&d, ts, 60);
-                            if let Decoded::Ip(p) = d {
-                                feed.push(Rec { p, ts });
-                            }
-                        }
-                        None => global.count_foreign(ts, 99),
-                    }
-                }
-                frames.len()
-            })
-            .unwrap();
-            assert_eq!(fed, n);
-            let a = serde_json::to_value(inline.snapshot(&[])).unwrap();
-            let b = serde_json::to_value(aside.snapshot(&[])).unwrap();
-            assert_eq!(a, b, "{n} records");
+            check(limits, &traffic(n, 97));
+        }
+    }
+
+    /// A table with room for everything stays split to the end, and the
+    /// two parts are joined; port evictions happen in both parts.
+    #[test]
+    fn a_split_table_counts_like_one() {
+        let limits = Limits {
+            hosts_max: 1_000_000,
+            hosts_keep: 10,
+            ports_max: 4,
+            ports_keep: 2,
+            highest_port: 65535,
+        };
+        for n in [1usize, BATCH + 1, 20 * BATCH + 3] {
+            check(limits, &traffic(n, 3000));
+        }
+        // some hosts' sides on each thread, as the pipelines' shares say
+        let part = |s: Share| (0u64..1000).filter(|&h| s.owns(h << 54)).count();
+        assert_eq!(part(Share::Reader) + part(Share::Counter), 1000);
+        assert!((200..300).contains(&part(Share::Reader)));
+    }
+
+    /// A table that fills up is split at first, then whole again before
+    /// any eviction, which then sees every host.
+    #[test]
+    fn a_table_that_fills_is_joined_before_evicting() {
+        let limits = Limits {
+            hosts_max: 3000,
+            hosts_keep: 1500,
+            ports_max: 8,
+            ports_keep: 3,
+            highest_port: 65535,
+        };
+        // split at the start: 2 × (1024 + 2 × 16) ≤ 3000
+        assert!(room(0, AHEAD, &limits));
+        for n in [BATCH + 5, 30 * BATCH] {
+            check(limits, &traffic(n, 2500));
         }
     }
 }
