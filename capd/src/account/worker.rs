@@ -178,6 +178,15 @@ enum Counting<'a> {
     Whole(HostPart<'a>),
 }
 
+/// The counting thread's part of a split table, as a [`HostPart`].
+fn apart<'t>(limits: Limits, hosts: &'t mut HostTable, ports_evicted: &'t mut u64) -> HostPart<'t> {
+    HostPart {
+        limits,
+        hosts,
+        ports_evicted,
+    }
+}
+
 fn count<'a>(
     limits: Limits,
     mut hosts: Counting<'a>,
@@ -195,11 +204,7 @@ fn count<'a>(
                 let n = batch.len() as u64;
                 match &mut hosts {
                     Counting::Apart(table, evicted) => {
-                        let mut part = HostPart {
-                            limits,
-                            hosts: table,
-                            ports_evicted: evicted,
-                        };
+                        let mut part = apart(limits, table, evicted);
                         for r in batch.drain(..) {
                             pipe.push(&mut part, r.p, r.ts);
                         }
@@ -218,11 +223,7 @@ fn count<'a>(
             }
             ToCounter::Join(whole) => {
                 if let Counting::Apart(table, evicted) = &mut hosts {
-                    pipe.flush(&mut HostPart {
-                        limits,
-                        hosts: table,
-                        ports_evicted: evicted,
-                    });
+                    pipe.flush(&mut apart(limits, table, evicted));
                 }
                 if let Counting::Apart(table, evicted) =
                     std::mem::replace(&mut hosts, Counting::Whole(whole))
@@ -237,11 +238,7 @@ fn count<'a>(
     }
     match hosts {
         Counting::Apart(mut table, mut evicted) => {
-            pipe.flush(&mut HostPart {
-                limits,
-                hosts: &mut table,
-                ports_evicted: &mut evicted,
-            });
+            pipe.flush(&mut apart(limits, &mut table, &mut evicted));
             Some((table, evicted))
         }
         Counting::Whole(mut part) => {
