@@ -93,11 +93,19 @@ struct ReaderPart<'a> {
     pipe: Pipeline,
 }
 
+/// Hosts up to which the table may stay split. The reader's part has its
+/// own vector and index, about 30 bytes per host of the whole table while
+/// both exist; past this (about 8 MB) memory matters more than the time
+/// the split saves. Small in tests, so that they reach it.
+const SPLIT_HOSTS: usize = if cfg!(test) { 4096 } else { 1 << 18 };
+
 /// Whether a table of `hosts` hosts, with `pending` packets still to count
-/// (each adds at most two), stays within `limits`: no eviction can come.
+/// (each adds at most two), may stay split: no eviction can come, and it
+/// stays within [`SPLIT_HOSTS`].
 fn room(hosts: usize, pending: u64, limits: &Limits) -> bool {
     let pending = usize::try_from(pending).unwrap_or(usize::MAX);
-    limits.hosts_max > 0 && hosts.saturating_add(pending.saturating_mul(2)) <= limits.hosts_max
+    let most = hosts.saturating_add(pending.saturating_mul(2));
+    limits.hosts_max > 0 && most <= limits.hosts_max.min(SPLIT_HOSTS)
 }
 
 /// Packets that may be in flight beyond those the reader has sent and the
@@ -411,13 +419,30 @@ mod tests {
             ports_keep: 2,
             highest_port: 65535,
         };
+        // 3000 hosts stay within SPLIT_HOSTS (4096 in tests)
         for n in [1usize, BATCH + 1, 20 * BATCH + 3] {
-            check(limits, &traffic(n, 3000));
+            check(limits, &traffic(n, 1500));
         }
         // some hosts' sides on each thread, as the pipelines' shares say
         let part = |s: Share| (0u64..1000).filter(|&h| s.owns(h << 54)).count();
         assert_eq!(part(Share::Reader) + part(Share::Counter), 1000);
         assert!((200..300).contains(&part(Share::Reader)));
+    }
+
+    /// A table that grows past SPLIT_HOSTS (with room to spare) is joined
+    /// and counted whole from then on.
+    #[test]
+    fn a_large_table_is_joined() {
+        let limits = Limits {
+            hosts_max: 1_000_000,
+            hosts_keep: 10,
+            ports_max: 4,
+            ports_keep: 2,
+            highest_port: 65535,
+        };
+        assert!(room(0, AHEAD, &limits));
+        assert!(room(SPLIT_HOSTS, 0, &limits) && !room(SPLIT_HOSTS + 1, 0, &limits));
+        check(limits, &traffic(30 * BATCH, 20_000));
     }
 
     /// A table that fills up is split at first, then whole again before
