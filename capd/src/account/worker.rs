@@ -97,7 +97,7 @@ struct ReaderPart<'a> {
 /// own vector and index, about 30 bytes per host of the whole table while
 /// both exist; past this (about 8 MB) memory matters more than the time
 /// the split saves. Small in tests, so that they reach it.
-const SPLIT_HOSTS: usize = if cfg!(test) { 4096 } else { 1 << 18 };
+const SPLIT_HOSTS: usize = if cfg!(test) { 16_384 } else { 1 << 18 };
 
 /// Whether a table of `hosts` hosts, with `pending` packets still to count
 /// (each adds at most two), may stay split: no eviction can come, and it
@@ -139,7 +139,7 @@ impl Feed<'_> {
         self.batch.push(r);
         if self.batch.len() == BATCH {
             self.send();
-            if self.mine.is_some() && !self.room_for_next() {
+            if !self.room_for_next() {
                 self.join();
             }
         }
@@ -170,7 +170,8 @@ impl Feed<'_> {
         room(m.hosts.hosts.len() + theirs, pending, &m.hosts.limits)
     }
 
-    /// Counts what is left of the reader's part and hands it over.
+    /// Counts what is left of the reader's part, if the table is still
+    /// split, and hands it over.
     fn join(&mut self) {
         if let Some(mut m) = self.mine.take() {
             m.pipe.flush(&mut m.hosts);
@@ -230,15 +231,12 @@ fn count<'a>(
                 let _ = spare.try_send(batch);
             }
             ToCounter::Join(whole) => {
-                if let Counting::Apart(table, evicted) = &mut hosts {
-                    pipe.flush(&mut apart(limits, table, evicted));
-                }
-                if let Counting::Apart(table, evicted) =
-                    std::mem::replace(&mut hosts, Counting::Whole(whole))
+                let before = std::mem::replace(&mut hosts, Counting::Whole(whole));
+                if let (Counting::Apart(mut table, mut evicted), Counting::Whole(part)) =
+                    (before, &mut hosts)
                 {
-                    if let Counting::Whole(part) = &mut hosts {
-                        part.absorb(table, evicted);
-                    }
+                    pipe.flush(&mut apart(limits, &mut table, &mut evicted));
+                    part.absorb(table, evicted);
                 }
                 pipe.count_all();
             }
@@ -323,6 +321,17 @@ mod tests {
     use crate::decode::{self, Decoded, LinkType};
     use common::net::LocalNets;
 
+    /// Limits with every port counted.
+    fn limits(hosts_max: usize, hosts_keep: usize, ports_max: usize, ports_keep: usize) -> Limits {
+        Limits {
+            hosts_max,
+            hosts_keep,
+            ports_max,
+            ports_keep,
+            highest_port: 65535,
+        }
+    }
+
     /// (frame, or None for a frame of a link type not decoded; time)
     type Frames = Vec<(Option<Decoded>, u64)>;
 
@@ -396,13 +405,7 @@ mod tests {
     /// with partial batches, foreign frames in between and evictions.
     #[test]
     fn counts_like_counting_in_line() {
-        let limits = Limits {
-            hosts_max: 50,
-            hosts_keep: 20,
-            ports_max: 8,
-            ports_keep: 3,
-            highest_port: 65535,
-        };
+        let limits = limits(50, 20, 8, 3);
         for n in [0usize, 1, BATCH - 1, BATCH, BATCH * 3 + 7] {
             check(limits, &traffic(n, 97));
         }
@@ -412,14 +415,9 @@ mod tests {
     /// two parts are joined; port evictions happen in both parts.
     #[test]
     fn a_split_table_counts_like_one() {
-        let limits = Limits {
-            hosts_max: 1_000_000,
-            hosts_keep: 10,
-            ports_max: 4,
-            ports_keep: 2,
-            highest_port: 65535,
-        };
-        // 3000 hosts stay within SPLIT_HOSTS (4096 in tests)
+        let limits = limits(1_000_000, 10, 4, 2);
+        // 3000 hosts, and two for each of the at most 5 batches in flight,
+        // stay within SPLIT_HOSTS (16,384 in tests)
         for n in [1usize, BATCH + 1, 20 * BATCH + 3] {
             check(limits, &traffic(n, 1500));
         }
@@ -433,13 +431,7 @@ mod tests {
     /// and counted whole from then on.
     #[test]
     fn a_large_table_is_joined() {
-        let limits = Limits {
-            hosts_max: 1_000_000,
-            hosts_keep: 10,
-            ports_max: 4,
-            ports_keep: 2,
-            highest_port: 65535,
-        };
+        let limits = limits(1_000_000, 10, 4, 2);
         assert!(room(0, AHEAD, &limits));
         assert!(room(SPLIT_HOSTS, 0, &limits) && !room(SPLIT_HOSTS + 1, 0, &limits));
         check(limits, &traffic(30 * BATCH, 20_000));
@@ -449,13 +441,7 @@ mod tests {
     /// any eviction, which then sees every host.
     #[test]
     fn a_table_that_fills_is_joined_before_evicting() {
-        let limits = Limits {
-            hosts_max: 3000,
-            hosts_keep: 1500,
-            ports_max: 8,
-            ports_keep: 3,
-            highest_port: 65535,
-        };
+        let limits = limits(3000, 1500, 8, 3);
         // split at the start: 2 × (1024 + 2 × 16) ≤ 3000
         assert!(room(0, AHEAD, &limits));
         for n in [BATCH + 5, 30 * BATCH] {
