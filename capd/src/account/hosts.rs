@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::DefaultHashBuilder;
 
+/// The seeded hasher of a host table's addresses.
+pub type HostHasher = DefaultHashBuilder;
+
 use super::entries::Entries;
 use super::prefetch::{line, line_at};
 
@@ -209,6 +212,12 @@ impl HostTable {
     #[inline]
     pub fn hash(&self, key: u128) -> u64 {
         self.hasher.hash_one(key)
+    }
+
+    /// The hasher behind [`HostTable::hash`], for a thread that hashes
+    /// addresses ahead of the table (`worker::Feed`).
+    pub fn hasher(&self) -> HostHasher {
+        self.hasher
     }
 
     #[inline]

@@ -122,6 +122,19 @@ impl Pipeline {
     #[inline]
     pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
         let hash = [hosts.hash(p.src), hosts.hash(p.dst)];
+        self.push_hashed(hosts, p, ts, hash);
+    }
+
+    /// [`Pipeline::push`] with the addresses' hashes already computed
+    /// (`HostPart::hash` of source and destination).
+    #[inline]
+    pub fn push_hashed(
+        &mut self,
+        hosts: &mut HostPart<'_>,
+        p: PacketSummary,
+        ts: u64,
+        hash: [u64; 2],
+    ) {
         let mine = hash.map(|h| self.share.owns(h));
         if mine == [false; 2] {
             return;

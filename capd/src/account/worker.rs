@@ -19,11 +19,12 @@
 //! counter holds the reader back instead of letting batches pile up), and
 //! empty batches come back for reuse: no allocation per packet.
 
+use std::hash::BuildHasher;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 
-use super::hosts::HostTable;
+use super::hosts::{HostHasher, HostTable};
 use super::prefetch::DEPTH;
 use super::{Accounts, GlobalPart, HostPart, Limits, Pipeline};
 use crate::decode::PacketSummary;
@@ -69,9 +70,18 @@ pub struct Rec {
     pub ts: u64,
 }
 
+/// A [`Rec`] with its addresses' hashes, as it crosses to the counting
+/// thread: the reader hashes both addresses anyway (to know which sides
+/// are its own), so the counter does not hash them again.
+#[derive(Clone, Copy)]
+struct Hashed {
+    r: Rec,
+    hash: [u64; 2],
+}
+
 /// What the reading thread sends the counting thread.
 enum ToCounter<'a> {
-    Batch(Vec<Rec>),
+    Batch(Vec<Hashed>),
     /// The reader's part of the table, counted up to the batches already
     /// sent: the table must be whole from now on.
     Join(HostPart<'a>),
@@ -120,9 +130,11 @@ fn lock(m: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
 /// The reader's end: takes packets, counts its share of the hosts while
 /// the table is split, hands the packets over in batches.
 pub struct Feed<'a> {
-    batch: Vec<Rec>,
+    batch: Vec<Hashed>,
     tx: SyncSender<ToCounter<'a>>,
-    spare: Receiver<Vec<Rec>>,
+    spare: Receiver<Vec<Hashed>>,
+    /// The host table's hasher (the same in both parts).
+    hasher: HostHasher,
     /// The reader's part, while the table is split.
     mine: Option<ReaderPart<'a>>,
     progress: &'a Mutex<Progress>,
@@ -133,10 +145,11 @@ pub struct Feed<'a> {
 impl Feed<'_> {
     #[inline]
     pub fn push(&mut self, r: Rec) {
+        let hash = [r.p.src, r.p.dst].map(|a| self.hasher.hash_one(a));
         if let Some(m) = self.mine.as_mut() {
-            m.pipe.push(&mut m.hosts, r.p, r.ts);
+            m.pipe.push_hashed(&mut m.hosts, r.p, r.ts, hash);
         }
-        self.batch.push(r);
+        self.batch.push(Hashed { r, hash });
         if self.batch.len() == BATCH {
             self.send();
             if !self.room_for_next() {
@@ -200,7 +213,7 @@ fn count<'a>(
     limits: Limits,
     mut hosts: Counting<'a>,
     batches: Receiver<ToCounter<'a>>,
-    spare: SyncSender<Vec<Rec>>,
+    spare: SyncSender<Vec<Hashed>>,
     progress: &Mutex<Progress>,
 ) -> Option<(HostTable, u64)> {
     let mut pipe = Pipeline::new(match hosts {
@@ -214,16 +227,16 @@ fn count<'a>(
                 match &mut hosts {
                     Counting::Apart(table, evicted) => {
                         let mut part = apart(limits, table, evicted);
-                        for r in batch.drain(..) {
-                            pipe.push(&mut part, r.p, r.ts);
+                        for h in batch.drain(..) {
+                            pipe.push_hashed(&mut part, h.r.p, h.r.ts, h.hash);
                         }
                         let mut p = lock(progress);
                         p.hosts = table.len();
                         p.packets += n;
                     }
                     Counting::Whole(part) => {
-                        for r in batch.drain(..) {
-                            pipe.push(part, r.p, r.ts);
+                        for h in batch.drain(..) {
+                            pipe.push_hashed(part, h.r.p, h.r.ts, h.hash);
                         }
                     }
                 }
@@ -265,9 +278,10 @@ pub fn count_aside<T>(
 ) -> std::io::Result<T> {
     let progress = Mutex::new(Progress::default());
     let (tx, rx) = mpsc::sync_channel::<ToCounter<'_>>(IN_FLIGHT);
-    let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<Rec>>(IN_FLIGHT + 1);
+    let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<Hashed>>(IN_FLIGHT + 1);
     let (mut global, hosts) = acct.split();
     let limits = hosts.limits;
+    let hasher = hosts.hosts.hasher();
     let (mine, theirs) = if room(hosts.hosts.len(), AHEAD, &limits) {
         let part = hosts.hosts.split_off(|h| Share::Reader.owns(h));
         lock(&progress).hosts = part.len();
@@ -288,6 +302,7 @@ pub fn count_aside<T>(
             batch: Vec::with_capacity(BATCH),
             tx,
             spare: spare_rx,
+            hasher,
             mine,
             progress,
             sent: 0,
