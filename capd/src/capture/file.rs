@@ -262,11 +262,18 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// Makes `need` bytes available at `buf[start..]`; false at end of
-    /// input.
+    /// input. Called twice per record, and nearly always the bytes are
+    /// already there: that test stays in the caller, the reading does not.
+    #[inline(always)]
     fn fill(&mut self, need: usize) -> io::Result<bool> {
         if self.end - self.start >= need {
             return Ok(true);
         }
+        self.refill(need)
+    }
+
+    #[inline(never)]
+    fn refill(&mut self, need: usize) -> io::Result<bool> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
