@@ -1,8 +1,9 @@
 //! Counting a capture file on a second core: the calling thread reads,
 //! filters, decodes and counts everything but the hosts
 //! ([`GlobalPart`]); a scoped thread counts the hosts ([`HostPart`]).
-//! Counting hosts and reading each take about as long as the other
-//! (BENCHMARKS.md), so on two cores the two overlap instead of adding up.
+//! Both take long (on the benchmark capture, counting the hosts about
+//! twice as long as reading: BENCHMARKS.md), so on two cores they overlap
+//! instead of adding up.
 //!
 //! Reading alone leaves the calling thread idle about a third of the
 //! time, so the host table is split by address hash while it cannot fill
