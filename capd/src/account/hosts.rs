@@ -19,11 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::DefaultHashBuilder;
 
-/// The seeded hasher of a host table's addresses.
-pub type HostHasher = DefaultHashBuilder;
-
 use super::entries::Entries;
 use super::prefetch::{line, line_at};
+
+/// The seeded hasher of a host table's addresses.
+pub type HostHasher = DefaultHashBuilder;
 
 // 32-byte aligned, so that a 96-byte host never straddles three lines.
 #[repr(align(32))]
