@@ -268,6 +268,32 @@ impl Entries {
         }
     }
 
+    /// Starts loading what [`Entries::fullest_port_table`] reads: a small
+    /// table's first line, a large one's counts.
+    #[inline]
+    pub fn prefetch_sizes(&self) {
+        match &self.store {
+            Store::Small(v) => super::prefetch::line_at(v.as_ptr().cast::<u8>()),
+            Store::Large(l) => prefetch_entry(l.header()),
+        }
+    }
+
+    /// Entries in the fullest of the four port tables.
+    pub fn fullest_port_table(&self) -> usize {
+        match &self.store {
+            Store::Small(v) => {
+                let mut n = [0usize; 4];
+                for e in v {
+                    if let Some(c) = n.get_mut(usize::from(e.kind())) {
+                        *c += 1;
+                    }
+                }
+                n.into_iter().max().unwrap_or(0)
+            }
+            Store::Large(l) => (0..4).map(|k| l.count(k)).max().unwrap_or(0),
+        }
+    }
+
     /// The entry for (kind, number), created if missing. A port table that
     /// is full (`max` entries) is first cut to its `keep` busiest entries;
     /// returns the entry and how many entries were evicted.

@@ -39,8 +39,16 @@ pub struct Host {
     pub mac: Option<[u8; 6]>,
     /// Changed since the last publication (listed in `HostTable::changed`).
     pub changed: bool,
+    /// For `flows`: the sequence number of the packet that set `mac`.
+    pub(super) mac_seq: u32,
+    /// For `flows`: flows of this host waiting to be counted, and
+    /// [`DIRECT`] once its packets are counted one by one.
+    pub(super) pending: u32,
     pub entries: Entries,
 }
+
+/// [`Host::pending`]'s flag of a host whose packets no flow combines.
+pub(super) const DIRECT: u32 = 1 << 31;
 
 // Two cache lines: `HostTable::prefetch_host` loads exactly those, and a
 // million hosts take 96 MB (`entries::Large` keeps its counts out of the
@@ -58,6 +66,8 @@ impl Host {
             last_seen: 0,
             mac: None,
             changed: true,
+            mac_seq: 0,
+            pending: 0,
             entries: Entries::default(),
         }
     }
@@ -267,20 +277,23 @@ impl HostTable {
     /// when the table is full). `None` when per-host accounting is off.
     pub fn get_or_insert(&mut self, key: u128) -> Option<&mut Host> {
         let h = self.hash(key);
-        self.get_or_insert_at(key, h, NO_HOST)
+        self.get_or_insert_at(key, Some(h), NO_HOST)
     }
 
-    /// [`HostTable::get_or_insert`] with the hash already computed and the
-    /// position the host probably has (from [`HostTable::candidate`]); a
-    /// wrong guess only costs the search it would have saved.
+    /// [`HostTable::get_or_insert`] with the hash (if already computed) and
+    /// the position the host probably has (from [`HostTable::candidate`],
+    /// or known); a wrong guess only costs the search it would have saved.
     #[inline]
-    pub fn get_or_insert_at(&mut self, key: u128, h: u64, guess: u32) -> Option<&mut Host> {
+    pub fn get_or_insert_at(&mut self, key: u128, h: Option<u64>, guess: u32) -> Option<&mut Host> {
         if self.max == 0 {
             return None;
         }
-        let pos = match self.hosts.get(guess as usize) {
-            Some(host) if host.key == key => Some(guess as usize),
-            _ => self.find(h, key),
+        let (pos, h) = match self.hosts.get(guess as usize) {
+            Some(host) if host.key == key => (Some(guess as usize), 0),
+            _ => {
+                let h = h.unwrap_or_else(|| self.hash(key));
+                (self.find(h, key), h)
+            }
         };
         if let Some(i) = pos {
             let host = &mut self.hosts[i];
@@ -291,6 +304,51 @@ impl HostTable {
             return Some(host);
         }
         self.insert(key, h)
+    }
+
+    /// Where the host with this address (hash `h`, probably at `guess`)
+    /// is, if it is in the table.
+    #[inline]
+    pub fn position(&self, key: u128, h: u64, guess: u32) -> Option<u32> {
+        match self.hosts.get(guess as usize) {
+            Some(host) if host.key == key => Some(guess),
+            _ => self.find(h, key).map(|i| i as u32),
+        }
+    }
+
+    /// Whether adding `new` hosts would evict (the table is bounded and
+    /// would be full before the last of them).
+    pub fn would_evict(&self, new: usize) -> bool {
+        new > 0 && self.max > 0 && self.hosts.len() + new > self.max
+    }
+
+    /// Adds a host known to be absent, where [`HostTable::would_evict`]
+    /// said it would not evict; returns its position.
+    pub fn insert_absent(&mut self, key: u128, h: u64) -> u32 {
+        debug_assert!(self.find(h, key).is_none() && !self.would_evict(1));
+        let _ = self.insert(key, h);
+        (self.hosts.len() - 1) as u32
+    }
+
+    /// The host at `pos` (from [`HostTable::position`] or
+    /// [`HostTable::insert_absent`], with no eviction since), marked as
+    /// changed.
+    #[inline]
+    pub fn touch(&mut self, pos: u32) -> &mut Host {
+        let host = &mut self.hosts[pos as usize];
+        if !host.changed {
+            host.changed = true;
+            self.changed.push(pos);
+        }
+        host
+    }
+
+    /// Forgets every host's MAC sequence number (`flows`: the numbers
+    /// start again from zero).
+    pub fn clear_mac_seqs(&mut self) {
+        for host in &mut self.hosts {
+            host.mac_seq = 0;
+        }
     }
 
     #[cold]

@@ -6,8 +6,10 @@
 //! deterministic. Bounded tables evict hosts and ports; totals, the global
 //! tables and the graphs never change because of an eviction.
 
+mod combine;
 mod delta;
 mod entries;
+mod flows;
 mod graphs;
 mod hosts;
 mod json;
@@ -22,7 +24,8 @@ pub mod worker;
 use common::model::{Counter, MalformedReasons};
 use common::net::LocalNets;
 
-use crate::decode::{Decoded, MalformedReason, PacketSummary};
+use crate::decode::{Decoded, MalformedReason, PacketSummary, Ports};
+pub use combine::Combiner;
 pub use delta::{ChangeTracker, Changes};
 pub use entries::Kind;
 pub use graphs::Direction;
@@ -151,8 +154,7 @@ impl Accounts {
         let (mut global, mut hosts) = self.split();
         global.count(d, ts, wire_len);
         if let Decoded::Ip(p) = d {
-            let hash = [hosts.hash(p.src), hosts.hash(p.dst)];
-            hosts.count(p, ts, hash, [hosts::NO_HOST; 2], [true; 2]);
+            hosts.count(p, ts, [None; 2], [hosts::NO_HOST; 2], [true; 2]);
         }
     }
 
@@ -395,18 +397,18 @@ impl HostPart<'_> {
         &mut self,
         p: &PacketSummary,
         ts: u64,
-        hash: [u64; 2],
+        hash: [Option<u64>; 2],
         guess: [u32; 2],
         mine: [bool; 2],
     ) {
         // The source first, then the destination: for a host talking to
         // itself the destination's MAC is the one that stays (§7).
         let limits = self.limits;
-        let len = p.len;
-        let ports = p.ports.map(|pt| {
-            let hi = limits.highest_port;
-            (pt, pt.src <= hi, pt.dst <= hi)
-        });
+        let sent = Amount {
+            bytes: p.len,
+            packets: 1,
+            syns: u32::from(p.ports.is_some_and(|pt| pt.syn)),
+        };
         let mut evicted = 0;
         let src = if mine[0] {
             self.hosts.get_or_insert_at(p.src, hash[0], guess[0])
@@ -414,34 +416,11 @@ impl HostPart<'_> {
             None
         };
         if let Some(s) = src {
-            s.bytes_out += len;
-            s.packets_out += 1;
             s.last_seen = s.last_seen.max(ts);
             if p.src_mac.is_some() {
                 s.mac = p.src_mac;
             }
-            let e = &mut s.entries;
-            let (pe, _) = e.get(Kind::Proto, u16::from(p.proto), usize::MAX, 0);
-            pe.bytes_out += len;
-            pe.packets_out += 1;
-            if let (Some((pt, src_ok, dst_ok)), true) = (ports, limits.ports_max > 0) {
-                let (local, remote) = kinds(p.proto);
-                if src_ok {
-                    let (c, ev) = e.get(local, pt.src, limits.ports_max, limits.ports_keep);
-                    c.bytes_out += len;
-                    c.packets_out += 1;
-                    evicted += ev;
-                }
-                if dst_ok {
-                    let (c, ev) = e.get(remote, pt.dst, limits.ports_max, limits.ports_keep);
-                    c.bytes_in += len;
-                    c.packets_in += 1;
-                    if pt.syn {
-                        c.syn = c.syn.saturating_add(1);
-                    }
-                    evicted += ev;
-                }
-            }
+            evicted += add_sent(&limits, s, sent, p.proto, p.ports);
         }
         let dst = if mine[1] {
             self.hosts.get_or_insert_at(p.dst, hash[1], guess[1])
@@ -449,36 +428,101 @@ impl HostPart<'_> {
             None
         };
         if let Some(d) = dst {
-            d.bytes_in += len;
-            d.packets_in += 1;
             if p.dst_mac.is_some() {
                 d.mac = p.dst_mac;
             }
-            let e = &mut d.entries;
-            let (pe, _) = e.get(Kind::Proto, u16::from(p.proto), usize::MAX, 0);
-            pe.bytes_in += len;
-            pe.packets_in += 1;
-            if let (Some((pt, src_ok, dst_ok)), true) = (ports, limits.ports_max > 0) {
-                let (local, remote) = kinds(p.proto);
-                if dst_ok {
-                    let (c, ev) = e.get(local, pt.dst, limits.ports_max, limits.ports_keep);
-                    c.bytes_in += len;
-                    c.packets_in += 1;
-                    if pt.syn {
-                        c.syn = c.syn.saturating_add(1);
-                    }
-                    evicted += ev;
-                }
-                if src_ok {
-                    let (c, ev) = e.get(remote, pt.src, limits.ports_max, limits.ports_keep);
-                    c.bytes_out += len;
-                    c.packets_out += 1;
-                    evicted += ev;
-                }
-            }
+            evicted += add_received(&limits, d, sent, p.proto, p.ports);
         }
         *self.ports_evicted += evicted;
     }
+}
+
+/// What one packet, or the combined packets of one flow direction
+/// (`flows`), add to their two hosts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Amount {
+    pub bytes: u64,
+    pub packets: u64,
+    /// TCP packets with SYN set and ACK clear.
+    pub syns: u32,
+}
+
+/// Adds to the sender `s` of `a` (protocol `proto`, ports `ports` as the
+/// packets had them): its totals, its protocol entry, its local port
+/// `ports.src` and the remote port `ports.dst`. Returns the port entries
+/// evicted. The destination's side is [`add_received`]; the two are the
+/// whole of §3–§4 for a host, apart from `last_seen` and the MAC, whose
+/// rules the callers keep.
+#[inline]
+fn add_sent(
+    limits: &Limits,
+    s: &mut hosts::Host,
+    a: Amount,
+    proto: u8,
+    ports: Option<Ports>,
+) -> u64 {
+    s.bytes_out += a.bytes;
+    s.packets_out += a.packets;
+    let e = &mut s.entries;
+    let (pe, _) = e.get(Kind::Proto, u16::from(proto), usize::MAX, 0);
+    pe.bytes_out += a.bytes;
+    pe.packets_out += a.packets;
+    let mut evicted = 0;
+    if let (Some(pt), true) = (ports, limits.ports_max > 0) {
+        let (local, remote) = kinds(proto);
+        let hi = limits.highest_port;
+        if pt.src <= hi {
+            let (c, ev) = e.get(local, pt.src, limits.ports_max, limits.ports_keep);
+            c.bytes_out += a.bytes;
+            c.packets_out += a.packets;
+            evicted += ev;
+        }
+        if pt.dst <= hi {
+            let (c, ev) = e.get(remote, pt.dst, limits.ports_max, limits.ports_keep);
+            c.bytes_in += a.bytes;
+            c.packets_in += a.packets;
+            c.syn = c.syn.saturating_add(a.syns);
+            evicted += ev;
+        }
+    }
+    evicted
+}
+
+/// Adds to the receiver `d` of `a`: the mirror of [`add_sent`] (its local
+/// port is `ports.dst`, the remote one `ports.src`).
+#[inline]
+fn add_received(
+    limits: &Limits,
+    d: &mut hosts::Host,
+    a: Amount,
+    proto: u8,
+    ports: Option<Ports>,
+) -> u64 {
+    d.bytes_in += a.bytes;
+    d.packets_in += a.packets;
+    let e = &mut d.entries;
+    let (pe, _) = e.get(Kind::Proto, u16::from(proto), usize::MAX, 0);
+    pe.bytes_in += a.bytes;
+    pe.packets_in += a.packets;
+    let mut evicted = 0;
+    if let (Some(pt), true) = (ports, limits.ports_max > 0) {
+        let (local, remote) = kinds(proto);
+        let hi = limits.highest_port;
+        if pt.dst <= hi {
+            let (c, ev) = e.get(local, pt.dst, limits.ports_max, limits.ports_keep);
+            c.bytes_in += a.bytes;
+            c.packets_in += a.packets;
+            c.syn = c.syn.saturating_add(a.syns);
+            evicted += ev;
+        }
+        if pt.src <= hi {
+            let (c, ev) = e.get(remote, pt.src, limits.ports_max, limits.ports_keep);
+            c.bytes_out += a.bytes;
+            c.packets_out += a.packets;
+            evicted += ev;
+        }
+    }
+    evicted
 }
 
 /// The (local, remote) port tables of a transport protocol.

@@ -183,15 +183,31 @@ impl Pipeline {
     #[inline]
     fn account_oldest(&mut self, hosts: &mut HostPart<'_>) {
         let q = &self.ring[self.done % DEPTH];
-        hosts.count(&q.p, q.ts, q.hash, q.guess, q.mine);
+        hosts.count(&q.p, q.ts, q.hash.map(Some), q.guess, q.mine);
         self.done += 1;
     }
 }
 
 impl HostPart<'_> {
+    /// The protocol and port slots a flush of flow `f` will count into
+    /// (`combine`): [`HostPart::prefetch_entries`] for the flow's packets.
+    #[inline]
+    pub(super) fn prefetch_flow_entries(&self, f: &super::flows::Flow) {
+        let p = PacketSummary {
+            src: f.src,
+            dst: f.dst,
+            len: 0,
+            proto: f.proto,
+            ports: f.ports(),
+            src_mac: None,
+            dst_mac: None,
+        };
+        self.prefetch_entries(&p, f.at);
+    }
+
     /// Stage 3: the protocol and port slots of both (guessed) hosts.
     #[inline]
-    fn prefetch_entries(&self, p: &PacketSummary, guess: [u32; 2]) {
+    pub(super) fn prefetch_entries(&self, p: &PacketSummary, guess: [u32; 2]) {
         let proto = (Kind::Proto, u16::from(p.proto));
         let (local, remote) = kinds(p.proto);
         if let Some(s) = self.hosts.at(guess[0]) {

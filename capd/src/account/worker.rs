@@ -1,33 +1,42 @@
 //! Counting a capture file on a second core: the calling thread reads,
 //! filters, decodes and counts everything but the hosts
 //! ([`GlobalPart`]); a scoped thread counts the hosts ([`HostPart`]).
-//! Both take long (on the benchmark capture, counting the hosts about
-//! twice as long as reading: BENCHMARKS.md), so on two cores they overlap
-//! instead of adding up.
 //!
-//! Reading alone leaves the calling thread idle about a third of the
-//! time, so the host table is split by address hash while it cannot fill
-//! up: the reading thread counts the hosts of its [`Share`] itself (about a
-//! quarter of them), the other thread the rest. A host lives in one part
-//! only, so each host still sees its packets in order. An eviction must
-//! see the whole table at the very packet that fills it, so before each
-//! batch the reader checks that the next one cannot: every packet adds at
-//! most two hosts. When it could, the reader hands its part over and the
-//! table is whole again (for the rest of the file); at the end the parts
-//! are joined. So the result is exactly that of one thread.
+//! The counting thread starts by combining the packets of each flow
+//! ([`Combiner`]): a packet then costs it one flow lookup, and both threads
+//! take about as long as reading alone (BENCHMARKS.md). Combining pays
+//! only while most packets belong to flows already seen and their hosts'
+//! port tables are far from full; the counter checks that every
+//! [`WINDOW`] packets. When it stops paying (small `--ports-max`, or
+//! mostly new flows, as with a million hosts that send two packets each),
+//! the counter counts packet by packet instead ([`Pipeline`]), for the
+//! rest of the file.
+//!
+//! Counting packet by packet leaves the reading thread idle about a third
+//! of the time, so then, while the table cannot fill up, the table is
+//! split by address hash: the reading thread counts the hosts of its
+//! [`Share`] itself (about a quarter of them), the other thread the rest.
+//! A host lives in one part only, so each host still sees its packets in
+//! order. An eviction must see the whole table at the very packet that
+//! fills it, so before each batch the reader checks that the next one
+//! cannot: every packet adds at most two hosts. When it could, the reader
+//! hands its part over and the table is whole again (for the rest of the
+//! file); at the end the parts are joined. So the result is exactly that
+//! of one thread.
 //!
 //! IP packets cross in batches through a bounded channel (so a slow
 //! counter holds the reader back instead of letting batches pile up), and
 //! empty batches come back for reuse: no allocation per packet.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 
 use super::hosts::{HostHasher, HostTable};
 use super::prefetch::DEPTH;
-use super::{Accounts, GlobalPart, HostPart, Limits, Pipeline};
+use super::{Accounts, Combiner, GlobalPart, HostPart, Limits, Pipeline};
 use crate::decode::PacketSummary;
 
 /// Records per batch: big enough to make the channel cheap, small enough
@@ -40,6 +49,9 @@ const IN_FLIGHT: usize = 4;
 /// evens out the two threads on the 50k-host benchmark capture
 /// (BENCHMARKS.md).
 const READER_SHARE: u64 = 64;
+/// Packets over which the counter judges whether combining flows pays.
+/// Small in tests, so that they see it judged.
+pub(super) const WINDOW: u32 = if cfg!(test) { 512 } else { 1 << 16 };
 
 /// Which hosts a [`Pipeline`] counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,8 +84,9 @@ pub struct Rec {
 }
 
 /// A [`Rec`] with its addresses' hashes, as it crosses to the counting
-/// thread: the reader hashes both addresses anyway (to know which sides
-/// are its own), so the counter does not hash them again.
+/// thread: while the table is split the reader hashes both addresses
+/// anyway (to know which sides are its own), so the counter does not hash
+/// them again.
 #[derive(Clone, Copy)]
 struct Hashed {
     r: Rec,
@@ -82,20 +95,37 @@ struct Hashed {
 
 /// What the reading thread sends the counting thread.
 enum ToCounter<'a> {
-    Batch(Vec<Hashed>),
+    /// Packets, with their hashes if the flag says so.
+    Batch(Vec<Hashed>, bool),
     /// The reader's part of the table, counted up to the batches already
     /// sent: the table must be whole from now on.
     Join(HostPart<'a>),
+    /// The reader asks for its part of the table, counted up to the
+    /// batches already sent (the counter no longer combines flows).
+    Split,
 }
 
-/// How far the counting thread is with its part of a split table.
-#[derive(Default)]
+/// How far the counting thread is, and what it does.
 struct Progress {
-    /// Hosts in its part.
-    hosts: usize,
-    /// Packets taken from the channel; up to [`DEPTH`] of them may still be
-    /// in its pipeline.
-    packets: u64,
+    /// Hosts in its part (the whole table while it is not split), and
+    /// packets taken from the channel.
+    counted: Mutex<(usize, u64)>,
+    /// The counter still combines flows (then batches need no hashes).
+    combining: AtomicBool,
+}
+
+impl Progress {
+    /// Hosts in the counter's part, and packets taken from the channel
+    /// (up to [`DEPTH`] of them, or the combiner's depth, may still be in
+    /// its pipeline).
+    fn get(&self) -> (usize, u64) {
+        // the counter only panics between batches, never inside the lock
+        *self.counted.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set(&self, hosts: usize, packets: u64) {
+        *self.counted.lock().unwrap_or_else(PoisonError::into_inner) = (hosts, packets);
+    }
 }
 
 /// The reader's part of a split table.
@@ -123,11 +153,6 @@ fn room(hosts: usize, pending: u64, limits: &Limits) -> bool {
 /// counter has not yet taken: both pipelines, and the next batch.
 const AHEAD: u64 = (2 * DEPTH + BATCH) as u64;
 
-fn lock(m: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
-    // the counter only panics between batches, never inside the lock
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// The reader's end: takes packets, counts its share of the hosts while
 /// the table is split, hands the packets over in batches.
 pub struct Feed<'a> {
@@ -136,26 +161,37 @@ pub struct Feed<'a> {
     spare: Receiver<Vec<Hashed>>,
     /// The host table's hasher (the same in both parts).
     hasher: HostHasher,
+    /// Whether packets are sent with their hashes: once the counter no
+    /// longer combines flows.
+    hashing: bool,
     /// The reader's part, while the table is split.
     mine: Option<ReaderPart<'a>>,
-    progress: &'a Mutex<Progress>,
+    /// Where the counter sends the reader's part after a `Split`.
+    parts: Receiver<HostPart<'a>>,
+    progress: &'a Progress,
+    limits: Limits,
     /// Packets sent to the counting thread so far.
     sent: u64,
+    /// Splits and joins so far, for the tests to see which ways were taken.
+    #[cfg(test)]
+    moves: (u32, u32),
 }
 
 impl Feed<'_> {
     #[inline]
     pub fn push(&mut self, r: Rec) {
-        let hash = [r.p.src, r.p.dst].map(|a| self.hasher.hash_one(a));
+        let hash = if self.hashing {
+            [r.p.src, r.p.dst].map(|a| self.hasher.hash_one(a))
+        } else {
+            [0; 2]
+        };
         if let Some(m) = self.mine.as_mut() {
             m.pipe.push_hashed(&mut m.hosts, r.p, r.ts, hash);
         }
         self.batch.push(Hashed { r, hash });
         if self.batch.len() == BATCH {
             self.send();
-            if !self.room_for_next() {
-                self.join();
-            }
+            self.between_batches();
         }
     }
 
@@ -168,7 +204,27 @@ impl Feed<'_> {
         self.sent += full.len() as u64;
         // Fails only when the counting thread is gone, i.e. it panicked;
         // the join in `count_aside` reports that.
-        let _ = self.tx.send(ToCounter::Batch(full));
+        let _ = self.tx.send(ToCounter::Batch(full, self.hashing));
+    }
+
+    /// Keeps the table split while the next batch cannot fill it; takes a
+    /// part of it once the counter stops combining flows.
+    fn between_batches(&mut self) {
+        if self.mine.is_some() {
+            if !self.room_for_next() {
+                self.join();
+            }
+        } else if !self.hashing && !self.progress.combining.load(Ordering::Relaxed) {
+            self.hashing = true;
+            self.split();
+        }
+    }
+
+    /// The number of packets sent that the counter may not have counted,
+    /// and the hosts in its part.
+    fn pending(&self) -> (usize, u64) {
+        let (theirs, taken) = self.progress.get();
+        (theirs, self.sent.saturating_sub(taken) + AHEAD)
     }
 
     /// Whether the two parts can count the next batch apart.
@@ -176,18 +232,38 @@ impl Feed<'_> {
         let Some(m) = &self.mine else {
             return false;
         };
-        let (theirs, taken) = {
-            let p = lock(self.progress);
-            (p.hosts, p.packets)
-        };
-        let pending = self.sent.saturating_sub(taken) + AHEAD;
-        room(m.hosts.hosts.len() + theirs, pending, &m.hosts.limits)
+        let (theirs, pending) = self.pending();
+        room(m.hosts.hosts.len() + theirs, pending, &self.limits)
+    }
+
+    /// Takes the reader's part of the table from the counter, if the
+    /// table has room to be split.
+    fn split(&mut self) {
+        let (theirs, pending) = self.pending();
+        if !room(theirs, pending, &self.limits) || self.tx.send(ToCounter::Split).is_err() {
+            return;
+        }
+        // None only when the counter is gone (it panicked)
+        if let Ok(hosts) = self.parts.recv() {
+            #[cfg(test)]
+            {
+                self.moves.0 += 1;
+            }
+            self.mine = Some(ReaderPart {
+                hosts,
+                pipe: Pipeline::new(Share::Reader),
+            });
+        }
     }
 
     /// Counts what is left of the reader's part, if the table is still
     /// split, and hands it over.
     fn join(&mut self) {
         if let Some(mut m) = self.mine.take() {
+            #[cfg(test)]
+            {
+                self.moves.1 += 1;
+            }
             m.pipe.flush(&mut m.hosts);
             let _ = self.tx.send(ToCounter::Join(m.hosts));
         }
@@ -210,103 +286,180 @@ fn apart<'t>(limits: Limits, hosts: &'t mut HostTable, ports_evicted: &'t mut u6
     }
 }
 
-fn count<'a>(
+/// The counting thread's end of [`count_aside`].
+struct Counter<'a> {
     limits: Limits,
-    mut hosts: Counting<'a>,
-    batches: Receiver<ToCounter<'a>>,
-    spare: SyncSender<Vec<Hashed>>,
-    progress: &Mutex<Progress>,
-) -> Option<(HostTable, u64)> {
-    let mut pipe = Pipeline::new(match hosts {
-        Counting::Apart(..) => Share::Counter,
-        Counting::Whole(_) => Share::All,
-    });
-    for msg in batches {
-        match msg {
-            ToCounter::Batch(mut batch) => {
-                let n = batch.len() as u64;
-                match &mut hosts {
-                    Counting::Apart(table, evicted) => {
-                        let mut part = apart(limits, table, evicted);
-                        for h in batch.drain(..) {
-                            pipe.push_hashed(&mut part, h.r.p, h.r.ts, h.hash);
-                        }
-                        let mut p = lock(progress);
-                        p.hosts = table.len();
-                        p.packets += n;
-                    }
-                    Counting::Whole(part) => {
-                        for h in batch.drain(..) {
-                            pipe.push_hashed(part, h.r.p, h.r.ts, h.hash);
-                        }
-                    }
+    hosts: Counting<'a>,
+    /// While flows are combined (the table is whole then).
+    combiner: Option<Combiner>,
+    pipe: Pipeline,
+    progress: &'a Progress,
+    parts: SyncSender<HostPart<'a>>,
+    /// Packets taken from the channel.
+    taken: u64,
+}
+
+impl<'a> Counter<'a> {
+    fn batch(&mut self, batch: &mut Vec<Hashed>, hashed: bool) {
+        self.taken += batch.len() as u64;
+        match &mut self.hosts {
+            Counting::Apart(table, evicted) => {
+                let mut part = apart(self.limits, table, evicted);
+                for h in batch.drain(..) {
+                    self.pipe.push_hashed(&mut part, h.r.p, h.r.ts, h.hash);
                 }
-                // the reader may have stopped taking spares; then it is dropped
-                let _ = spare.try_send(batch);
             }
-            ToCounter::Join(whole) => {
-                let before = std::mem::replace(&mut hosts, Counting::Whole(whole));
-                if let (Counting::Apart(mut table, mut evicted), Counting::Whole(part)) =
-                    (before, &mut hosts)
-                {
-                    pipe.flush(&mut apart(limits, &mut table, &mut evicted));
-                    part.absorb(table, evicted);
+            Counting::Whole(part) => match self.combiner.as_mut() {
+                Some(c) => {
+                    for h in batch.drain(..) {
+                        c.push(part, h.r.p, h.r.ts);
+                    }
+                    if c.judge() == Some(false) {
+                        c.finish(part);
+                        self.combiner = None;
+                        self.progress.combining.store(false, Ordering::Relaxed);
+                    }
                 }
-                pipe.count_all();
+                None if hashed => {
+                    for h in batch.drain(..) {
+                        self.pipe.push_hashed(part, h.r.p, h.r.ts, h.hash);
+                    }
+                }
+                None => {
+                    for h in batch.drain(..) {
+                        self.pipe.push(part, h.r.p, h.r.ts);
+                    }
+                }
+            },
+        }
+        let hosts = match &self.hosts {
+            Counting::Apart(table, _) => table.len(),
+            Counting::Whole(part) => part.hosts.len(),
+        };
+        self.progress.set(hosts, self.taken);
+    }
+
+    /// The table becomes whole again with the reader's part.
+    fn join(&mut self, whole: HostPart<'a>) {
+        let before = std::mem::replace(&mut self.hosts, Counting::Whole(whole));
+        if let (Counting::Apart(mut table, mut evicted), Counting::Whole(part)) =
+            (before, &mut self.hosts)
+        {
+            self.pipe
+                .flush(&mut apart(self.limits, &mut table, &mut evicted));
+            part.absorb(table, evicted);
+        }
+        self.pipe.count_all();
+    }
+
+    /// Keeps this thread's share of the (whole) table and sends the
+    /// reader the rest, everything sent before counted.
+    fn split(&mut self) {
+        let Counting::Whole(part) = &mut self.hosts else {
+            return;
+        };
+        if let Some(mut c) = self.combiner.take() {
+            c.finish(part);
+        }
+        self.pipe.flush(part);
+        let mine = part.hosts.split_off(|h| Share::Reader.owns(h));
+        let before = std::mem::replace(&mut self.hosts, Counting::Apart(mine, 0));
+        if let Counting::Whole(theirs) = before {
+            self.pipe = Pipeline::new(Share::Counter);
+            if let Err(mpsc::SendError(theirs)) = self.parts.send(theirs) {
+                // the reader is gone: count everything here again
+                self.join(theirs);
             }
         }
     }
-    match hosts {
-        Counting::Apart(mut table, mut evicted) => {
-            pipe.flush(&mut apart(limits, &mut table, &mut evicted));
-            Some((table, evicted))
+
+    /// Counts what is still in flight; the counter's part if the table is
+    /// still split.
+    fn finish(mut self) -> Option<(HostTable, u64)> {
+        match &mut self.hosts {
+            Counting::Apart(table, evicted) => {
+                self.pipe.flush(&mut apart(self.limits, table, evicted));
+            }
+            Counting::Whole(part) => {
+                if let Some(c) = self.combiner.as_mut() {
+                    c.finish(part);
+                }
+                self.pipe.flush(part);
+            }
         }
-        Counting::Whole(mut part) => {
-            pipe.flush(&mut part);
-            None
+        match self.hosts {
+            Counting::Apart(table, evicted) => Some((table, evicted)),
+            Counting::Whole(_) => None,
         }
     }
 }
 
+fn count<'a>(
+    mut counter: Counter<'a>,
+    batches: Receiver<ToCounter<'a>>,
+    spare: SyncSender<Vec<Hashed>>,
+) -> Option<(HostTable, u64)> {
+    for msg in batches {
+        match msg {
+            ToCounter::Batch(mut batch, hashed) => {
+                counter.batch(&mut batch, hashed);
+                // the reader may have stopped taking spares; then it is dropped
+                let _ = spare.try_send(batch);
+            }
+            ToCounter::Join(whole) => counter.join(whole),
+            ToCounter::Split => counter.split(),
+        }
+    }
+    counter.finish()
+}
+
 /// Runs `read` on this thread with the global part of `acct` and a
 /// [`Feed`] whose packets are counted into the host part (on another
-/// thread, and while the table has room partly on this one); returns what
+/// thread, and while the table is split partly on this one); returns what
 /// `read` returned once every packet it fed is counted. Fails only when
 /// the thread cannot be started.
 pub fn count_aside<T>(
     acct: &mut Accounts,
     read: impl FnOnce(&mut GlobalPart<'_>, &mut Feed<'_>) -> T,
 ) -> std::io::Result<T> {
-    let progress = Mutex::new(Progress::default());
+    let progress = Progress {
+        counted: Mutex::new((0, 0)),
+        combining: AtomicBool::new(true),
+    };
     let (tx, rx) = mpsc::sync_channel::<ToCounter<'_>>(IN_FLIGHT);
     let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<Hashed>>(IN_FLIGHT + 1);
+    let (parts_tx, parts_rx) = mpsc::sync_channel::<HostPart<'_>>(1);
     let (mut global, hosts) = acct.split();
     let limits = hosts.limits;
     let hasher = hosts.hosts.hasher();
-    let (mine, theirs) = if room(hosts.hosts.len(), AHEAD, &limits) {
-        let part = hosts.hosts.split_off(|h| Share::Reader.owns(h));
-        lock(&progress).hosts = part.len();
-        let mine = ReaderPart {
-            hosts,
-            pipe: Pipeline::new(Share::Reader),
-        };
-        (Some(mine), Counting::Apart(part, 0))
-    } else {
-        (None, Counting::Whole(hosts))
-    };
+    progress.set(hosts.hosts.len(), 0);
     thread::scope(|s| {
         let progress = &progress;
+        let counter = Counter {
+            limits,
+            hosts: Counting::Whole(hosts),
+            combiner: Some(Combiner::default()),
+            pipe: Pipeline::new(Share::All),
+            progress,
+            parts: parts_tx,
+            taken: 0,
+        };
         let counter = thread::Builder::new()
             .name("account".into())
-            .spawn_scoped(s, move || count(limits, theirs, rx, spare_tx, progress))?;
+            .spawn_scoped(s, move || count(counter, rx, spare_tx))?;
         let mut feed = Feed {
             batch: Vec::with_capacity(BATCH),
             tx,
             spare: spare_rx,
             hasher,
-            mine,
+            hashing: false,
+            mine: None,
+            parts: parts_rx,
             progress,
+            limits,
             sent: 0,
+            #[cfg(test)]
+            moves: (0, 0),
         };
         let out = read(&mut global, &mut feed);
         if !feed.batch.is_empty() {
@@ -361,8 +514,17 @@ mod tests {
         v
     }
 
+    /// How the counting went: whether the counter combined flows to the
+    /// end, and how often the table was split and joined.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Ways {
+        combined: bool,
+        splits: u32,
+        joins: u32,
+    }
+
     /// Counts `frames` in line and aside; both documents must be the same.
-    fn check(limits: Limits, frames: &Frames) {
+    fn check(limits: Limits, frames: &Frames) -> Ways {
         let local = LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()]);
         let mut inline = Accounts::new(limits, local.clone());
         for &(d, ts) in frames {
@@ -384,16 +546,22 @@ mod tests {
                     None => global.count_foreign(ts, 99),
                 }
             }
-            frames.len()
+            let ways = Ways {
+                combined: !feed.hashing,
+                splits: feed.moves.0,
+                joins: feed.moves.1,
+            };
+            (frames.len(), ways)
         })
         .unwrap();
-        assert_eq!(fed, frames.len());
+        assert_eq!(fed.0, frames.len());
         assert_eq!(
             document(&inline),
             document(&aside),
             "{} records, {limits:?}",
             frames.len()
         );
+        fed.1
     }
 
     /// `n` frames between 192.168.x.y and 10.0.x.y: about `hosts` local
@@ -417,25 +585,72 @@ mod tests {
             .collect()
     }
 
+    /// Packets enough that the reader sees what the counter chose (it
+    /// may be batches ahead).
+    const LONG: usize = 24 * WINDOW as usize;
+
+    /// Few flows, room for every host and port: the counter combines
+    /// flows to the end, with partial batches and foreign frames in
+    /// between, and the table is never split.
+    #[test]
+    fn flows_are_combined_to_the_end_when_it_pays() {
+        let limits = limits(100_000, 50_000, 65_536, 32_768);
+        for n in [0usize, 1, BATCH - 1, BATCH * 3 + 7] {
+            check(limits, &traffic(n, 3));
+        }
+        let ways = check(limits, &traffic(LONG, 3));
+        assert_eq!(
+            ways,
+            Ways {
+                combined: true,
+                splits: 0,
+                joins: 0
+            }
+        );
+    }
+
     /// A table too small to split: the counting thread counts every host,
-    /// with partial batches, foreign frames in between and evictions.
+    /// with partial batches, foreign frames in between and evictions; it
+    /// stops combining flows (most packets meet a full port table or
+    /// evict) and counts packet by packet.
     #[test]
     fn counts_like_counting_in_line() {
         let limits = limits(50, 20, 8, 3);
         for n in [0usize, 1, BATCH - 1, BATCH, BATCH * 3 + 7] {
-            check(limits, &traffic(n, 97));
+            let ways = check(limits, &traffic(n, 97));
+            assert_eq!((ways.splits, ways.joins), (0, 0));
         }
+        let ways = check(limits, &traffic(LONG, 97));
+        assert_eq!(
+            ways,
+            Ways {
+                combined: false,
+                splits: 0,
+                joins: 0
+            }
+        );
     }
 
-    /// A table with room for everything stays split to the end, and the
-    /// two parts are joined; port evictions happen in both parts.
+    /// When combining stops paying and the table has room, it is split,
+    /// stays split to the end, and the two parts are joined; port
+    /// evictions happen in both parts.
     #[test]
     fn a_split_table_counts_like_one() {
         let limits = limits(1_000_000, 10, 4, 2);
         // 3000 hosts, and two for each of the at most 5 batches in flight,
         // stay within SPLIT_HOSTS (16,384 in tests)
-        for n in [1usize, BATCH + 1, 20 * BATCH + 3] {
-            check(limits, &traffic(n, 1500));
+        for n in [1usize, BATCH + 1, LONG] {
+            let ways = check(limits, &traffic(n, 1500));
+            if n == LONG {
+                assert_eq!(
+                    ways,
+                    Ways {
+                        combined: false,
+                        splits: 1,
+                        joins: 0
+                    }
+                );
+            }
         }
         // some hosts' sides on each thread, as the pipelines' shares say
         let part = |s: Share| (0u64..1000).filter(|&h| s.owns(h << 54)).count();
@@ -450,18 +665,33 @@ mod tests {
         let limits = limits(1_000_000, 10, 4, 2);
         assert!(room(0, AHEAD, &limits));
         assert!(room(SPLIT_HOSTS, 0, &limits) && !room(SPLIT_HOSTS + 1, 0, &limits));
-        check(limits, &traffic(30 * BATCH, 20_000));
+        let ways = check(limits, &traffic(30 * BATCH, 20_000));
+        assert_eq!(
+            ways,
+            Ways {
+                combined: false,
+                splits: 1,
+                joins: 1
+            }
+        );
     }
 
-    /// A table that fills up is split at first, then whole again before
-    /// any eviction, which then sees every host.
+    /// A table that fills up is split, then whole again before any
+    /// eviction, which then sees every host.
     #[test]
     fn a_table_that_fills_is_joined_before_evicting() {
-        let limits = limits(3000, 1500, 8, 3);
-        // split at the start: 2 × (1024 + 2 × 16) ≤ 3000
-        assert!(room(0, AHEAD, &limits));
-        for n in [BATCH + 5, 30 * BATCH] {
-            check(limits, &traffic(n, 2500));
-        }
+        let limits = limits(16_000, 8_000, 8, 3);
+        check(limits, &traffic(BATCH + 5, 10_000));
+        // 20,000 hosts: split after the second window (with 2 × 6,000
+        // packets in flight there is room), joined well before 16,000
+        let ways = check(limits, &traffic(30 * BATCH, 10_000));
+        assert_eq!(
+            ways,
+            Ways {
+                combined: false,
+                splits: 1,
+                joins: 1
+            }
+        );
     }
 }

@@ -1,0 +1,647 @@
+//! Counting the hosts of a capture file flow by flow: the packets of one
+//! direction of a flow (same source, destination, protocol and ports) add
+//! the same amounts to the same host counters and port entries, so their
+//! sums are kept in a [`Flows`] table and counted into the host table
+//! once, when it is flushed. A packet then costs one flow lookup instead
+//! of two hosts and six port and protocol entries (BENCHMARKS.md).
+//!
+//! The result is exactly that of counting packet by packet. Sums and
+//! maxima do not depend on when they are added; what does is kept in
+//! order:
+//! - **Host evictions** rank hosts by their counters at the packet that
+//!   fills the table. Hosts are looked up (and added) when a flow is
+//!   made, so the packet that would evict is known: everything is
+//!   flushed first, and that packet is counted on its own.
+//! - **Port evictions** rank a host's ports when a new one meets a full
+//!   table. A flow adds at most one local and one remote port per port
+//!   table to each host (two to a host talking to itself), so a flow is
+//!   combined for a host only while the host's fullest port table plus its
+//!   combined flows stay within `--ports-max`: then no eviction can come
+//!   while they wait. Else the host turns *direct* (after a flush, so that
+//!   nothing of it waits) and its packets are counted one by one from then
+//!   on.
+//! - **MACs**: the latest packet's wins. Flows note the sequence number of
+//!   their latest MAC, hosts that of theirs, and a flush keeps the higher.
+//! - **Order of new entries**: a flush counts flows in the order they were
+//!   made, so a host's entries are created in the order of their first
+//!   packets, as packet by packet.
+//!
+//! Flows are also flushed when the table is full and at the end, before
+//! anyone reads the counters.
+
+use super::flows::{Flow, Flows, DST, NO_FLOW, SRC};
+use super::hosts::{DIRECT, NO_HOST};
+use super::worker::WINDOW;
+use super::{add_received, add_sent, HostPart};
+use crate::decode::PacketSummary;
+
+/// Packets in flight. On arrival a packet's flow index slot is
+/// prefetched; at [`FLOW_AT`] its flow entry, or when it has none (a new
+/// flow, whose hosts must be looked up) the hosts' index slots; at
+/// [`HOSTS_AT`] those hosts; at [`COUNTS_AT`] their port-table sizes.
+const DEPTH: usize = 24;
+const FLOW_AT: usize = 6;
+const HOSTS_AT: usize = 12;
+const COUNTS_AT: usize = 18;
+/// Flows ahead whose hosts a flush prefetches, and whose port entries.
+const HOSTS_AHEAD: usize = 8;
+const ENTRIES_AHEAD: usize = 4;
+
+/// The last sequence number before they start again (after a flush and
+/// with every host's forgotten). Small in tests, so that they wrap.
+const SEQ_LIMIT: u32 = if cfg!(test) { 5000 } else { u32::MAX - 4 };
+
+#[derive(Clone, Copy)]
+struct InFlight {
+    p: PacketSummary,
+    ts: u64,
+    /// The flow's hash, and its guessed position.
+    hash: u64,
+    guess: u32,
+    /// Whether the flow looked new at [`FLOW_AT`]; then the hashes of its
+    /// hosts, and their guessed positions.
+    new: bool,
+    host_hash: [u64; 2],
+    host_guess: [u32; 2],
+}
+
+const IDLE: InFlight = InFlight {
+    p: PacketSummary {
+        src: 0,
+        dst: 0,
+        len: 0,
+        proto: 0,
+        ports: None,
+        src_mac: None,
+        dst_mac: None,
+    },
+    ts: 0,
+    hash: 0,
+    guess: NO_FLOW,
+    new: false,
+    host_hash: [0; 2],
+    host_guess: [NO_HOST; 2],
+};
+
+/// The IP packets between decoding and counting them per host, combined
+/// by flow (see the module text).
+pub struct Combiner {
+    flows: Flows,
+    ring: [InFlight; DEPTH],
+    /// Packets pushed so far; packet `n` lives in `ring[n % DEPTH]`.
+    pushed: usize,
+    /// Packets counted (or combined) so far.
+    done: usize,
+    /// The last sequence number given to a packet (two per packet).
+    seq: u32,
+    /// Packets counted in the current [`WINDOW`], and how many of them
+    /// took the slow way: the first of a flow, or counted one by one.
+    window: u32,
+    slow: u32,
+    /// Whether the last whole window paid, not yet asked for.
+    verdict: Option<bool>,
+    /// Windows completed so far.
+    windows: u64,
+}
+
+impl Default for Combiner {
+    fn default() -> Self {
+        Combiner {
+            flows: Flows::default(),
+            ring: [IDLE; DEPTH],
+            pushed: 0,
+            done: 0,
+            seq: 0,
+            window: 0,
+            slow: 0,
+            verdict: None,
+            windows: 0,
+        }
+    }
+}
+
+impl Combiner {
+    /// Adds an IP packet; counts the one pushed [`DEPTH`] packets earlier.
+    #[inline]
+    pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
+        let n = self.pushed;
+        if n - self.done == DEPTH {
+            self.count_oldest(hosts);
+        }
+        let hash = self.flows.hash(&p);
+        self.flows.prefetch_slot(hash);
+        self.ring[n % DEPTH] = InFlight {
+            p,
+            ts,
+            hash,
+            ..IDLE
+        };
+        self.pushed = n + 1;
+        if n >= FLOW_AT && n - FLOW_AT >= self.done {
+            let q = &mut self.ring[(n - FLOW_AT) % DEPTH];
+            q.guess = self.flows.candidate(q.hash);
+            if q.guess == NO_FLOW {
+                q.new = true;
+                q.host_hash = [hosts.hash(q.p.src), hosts.hash(q.p.dst)];
+                q.host_hash
+                    .iter()
+                    .for_each(|&h| hosts.hosts.prefetch_index(h));
+            } else {
+                self.flows.prefetch_flow(q.guess);
+            }
+        }
+        if n >= HOSTS_AT && n - HOSTS_AT >= self.done {
+            let q = &mut self.ring[(n - HOSTS_AT) % DEPTH];
+            if q.new {
+                q.host_guess = q.host_hash.map(|h| hosts.hosts.candidate(h));
+            } else if let Some(f) = self.flows.get(q.guess) {
+                // sides counted one by one: their hosts, then their entries
+                q.host_guess = [(SRC, f.at[0]), (DST, f.at[1])].map(|(side, at)| {
+                    if f.flags & side == 0 {
+                        at
+                    } else {
+                        NO_HOST
+                    }
+                });
+            }
+            q.host_guess
+                .iter()
+                .for_each(|&g| hosts.hosts.prefetch_host(g));
+        }
+        if n >= COUNTS_AT && n - COUNTS_AT >= self.done {
+            let q = &self.ring[(n - COUNTS_AT) % DEPTH];
+            if q.new {
+                for &g in &q.host_guess {
+                    if let Some(h) = hosts.hosts.at(g) {
+                        h.entries.prefetch_sizes();
+                    }
+                }
+            } else if q.host_guess != [NO_HOST; 2] {
+                hosts.prefetch_entries(&q.p, q.host_guess);
+            }
+        }
+    }
+
+    /// Counts everything: the packets in flight, then every flow.
+    pub fn finish(&mut self, hosts: &mut HostPart<'_>) {
+        while self.done < self.pushed {
+            self.count_oldest(hosts);
+        }
+        self.flush(hosts);
+    }
+
+    /// Whether combining paid over the last [`WINDOW`] packets, once per
+    /// window from the second on (in the first, every flow is new): it
+    /// does while at most 2 in 5 packets take the slow way (a packet that
+    /// does costs about what it costs without combining, plus the lookup
+    /// that found no flow; BENCHMARKS.md).
+    pub fn judge(&mut self) -> Option<bool> {
+        self.verdict.take()
+    }
+
+    /// Counts a packet into the current window.
+    #[inline]
+    fn tally(&mut self, slow: bool) {
+        self.window += 1;
+        self.slow += u32::from(slow);
+        if self.window == WINDOW {
+            if self.windows > 0 {
+                self.verdict = Some(self.slow <= WINDOW / 5 * 2);
+            }
+            self.windows += 1;
+            self.window = 0;
+            self.slow = 0;
+        }
+    }
+
+    #[inline]
+    fn count_oldest(&mut self, hosts: &mut HostPart<'_>) {
+        let q = self.ring[self.done % DEPTH];
+        self.done += 1;
+        if hosts.limits.hosts_max == 0 {
+            return;
+        }
+        if self.seq >= SEQ_LIMIT {
+            self.flush(hosts);
+            hosts.hosts.clear_mac_seqs();
+            self.seq = 0;
+        }
+        self.seq += 2;
+        match self.flows.find(q.hash, &q.p, q.guess) {
+            Some(pos) => {
+                let f = self.flows.get_mut(pos);
+                f.add(&q.p, q.ts, self.seq);
+                let (flags, at) = (f.flags, f.at);
+                let slow = flags & (SRC | DST) != SRC | DST;
+                if slow {
+                    one_by_one(hosts, &q.p, q.ts, at, [flags & SRC == 0, flags & DST == 0]);
+                }
+                self.tally(slow);
+            }
+            None => {
+                self.start_flow(hosts, &q);
+                self.tally(true);
+            }
+        }
+    }
+
+    /// The first packet of a flow (since the last flush): finds or adds
+    /// its hosts, decides which sides are combined, makes the flow.
+    #[cold]
+    fn start_flow(&mut self, hosts: &mut HostPart<'_>, q: &InFlight) {
+        let p = &q.p;
+        let same = p.src == p.dst;
+        let (hash, guess) = if q.new {
+            (q.host_hash, q.host_guess)
+        } else {
+            ([hosts.hash(p.src), hosts.hash(p.dst)], [NO_HOST; 2])
+        };
+        let found = [
+            hosts.hosts.position(p.src, hash[0], guess[0]),
+            hosts.hosts.position(p.dst, hash[1], guess[1]),
+        ];
+        let new = usize::from(found[0].is_none()) + usize::from(found[1].is_none() && !same);
+        if hosts.hosts.would_evict(new) {
+            // the eviction must see every host's counters as they are now
+            self.flush(hosts);
+            hosts.count(p, q.ts, hash.map(Some), [NO_HOST; 2], [true; 2]);
+            return;
+        }
+        let src = found[0].unwrap_or_else(|| hosts.hosts.insert_absent(p.src, hash[0]));
+        let dst = match found[1] {
+            Some(d) => d,
+            None if same => src,
+            None => hosts.hosts.insert_absent(p.dst, hash[1]),
+        };
+        let at = [src, dst];
+        // entries a flow may add to a port table of each of its hosts
+        let need = if same { 2 } else { 1 };
+        let mut combined = self.sides(hosts, at, need);
+        if combined.contains(&Side::GoDirect) {
+            self.flush(hosts);
+            for (i, side) in combined.iter_mut().enumerate() {
+                if *side == Side::GoDirect {
+                    hosts.hosts.touch(at[i]).pending |= DIRECT;
+                    *side = Side::Direct;
+                }
+            }
+            if same {
+                combined = [Side::Direct; 2];
+            }
+        }
+        let direct = combined.map(|s| s == Side::Direct);
+        if direct == [true; 2] {
+            one_by_one(hosts, p, q.ts, at, direct);
+            return;
+        }
+        if self.flows.is_full() {
+            self.flush(hosts);
+        }
+        let mut sides = 0;
+        for (i, flag) in [(0, SRC), (1, DST)] {
+            if !direct[i] {
+                sides |= flag;
+                hosts.hosts.touch(at[i]).pending += need;
+            }
+        }
+        let pos = self.flows.insert(q.hash, Flow::new(p, at, sides));
+        self.flows.get_mut(pos).add(p, q.ts, self.seq);
+        if direct.contains(&true) {
+            one_by_one(hosts, p, q.ts, at, direct);
+        }
+    }
+
+    /// How each side of a new flow between the hosts at `at` is counted.
+    fn sides(&self, hosts: &mut HostPart<'_>, at: [u32; 2], need: u32) -> [Side; 2] {
+        let ports_max = hosts.limits.ports_max;
+        at.map(|pos| {
+            let h = hosts.hosts.touch(pos);
+            if h.pending & DIRECT != 0 {
+                return Side::Direct;
+            }
+            if ports_max == 0 {
+                return Side::Combined;
+            }
+            // every flow waiting may add an entry to the fullest table
+            let most = h.entries.fullest_port_table() as u64 + u64::from(h.pending + need);
+            if most <= ports_max as u64 {
+                Side::Combined
+            } else {
+                Side::GoDirect
+            }
+        })
+    }
+
+    /// Counts every flow into the host table, in the order they were
+    /// made, and empties the flow table.
+    fn flush(&mut self, hosts: &mut HostPart<'_>) {
+        if self.flows.is_empty() {
+            return;
+        }
+        let flows = self.flows.take();
+        let limits = hosts.limits;
+        let mut evicted = 0;
+        for (i, f) in flows.iter().enumerate() {
+            if let Some(ahead) = flows.get(i + HOSTS_AHEAD) {
+                ahead
+                    .at
+                    .iter()
+                    .for_each(|&pos| hosts.hosts.prefetch_host(pos));
+            }
+            if let Some(ahead) = flows.get(i + ENTRIES_AHEAD) {
+                hosts.prefetch_flow_entries(ahead);
+            }
+            let a = f.amount();
+            let ports = f.ports();
+            if f.flags & SRC != 0 {
+                let s = hosts.hosts.touch(f.at[0]);
+                s.last_seen = s.last_seen.max(f.last_ts);
+                if f.src_seq > s.mac_seq {
+                    s.mac = Some(f.src_mac);
+                    s.mac_seq = f.src_seq;
+                }
+                s.pending &= DIRECT;
+                evicted += add_sent(&limits, s, a, f.proto, ports);
+            }
+            if f.flags & DST != 0 {
+                let d = hosts.hosts.touch(f.at[1]);
+                if f.dst_seq > d.mac_seq {
+                    d.mac = Some(f.dst_mac);
+                    d.mac_seq = f.dst_seq;
+                }
+                d.pending &= DIRECT;
+                evicted += add_received(&limits, d, a, f.proto, ports);
+            }
+        }
+        // none by construction (module text); counted all the same
+        debug_assert_eq!(evicted, 0);
+        *hosts.ports_evicted += evicted;
+        self.flows.give_back(flows);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Combined,
+    Direct,
+    /// Must turn direct: a flush first.
+    GoDirect,
+}
+
+/// Counts the `direct` sides of one packet at once, its hosts at `at`.
+#[inline]
+fn one_by_one(
+    hosts: &mut HostPart<'_>,
+    p: &PacketSummary,
+    ts: u64,
+    at: [u32; 2],
+    direct: [bool; 2],
+) {
+    // the positions are right (no eviction since the flow was made); were
+    // one not, the host would be searched by its hash, never added twice
+    hosts.count(p, ts, [None; 2], at, direct);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::flows::CAPACITY;
+    use super::*;
+    use crate::account::{Accounts, Limits};
+    use crate::decode::{Decoded, Ports};
+    use common::net::LocalNets;
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// `n` packets among `hosts` addresses (IPv4 and IPv6, now and then a
+    /// host talking to itself), TCP, UDP and ICMP, few enough ports that
+    /// flows repeat, some TCP without ports, SYNs, and MACs that come,
+    /// go and change within a flow.
+    fn traffic(n: usize, hosts: u64, seed: u64) -> Vec<(PacketSummary, u64)> {
+        let mut r = Rng(seed);
+        let addr = |i: u64| {
+            if i % 5 == 4 {
+                0xfd00_u128 << 112 | u128::from(i)
+            } else {
+                0xffff_c0a8_0000_u128 | u128::from(i)
+            }
+        };
+        let mac = |r: &mut Rng| match r.below(4) {
+            0 => None,
+            m => Some([2, 0, 0, 0, 0, m as u8]),
+        };
+        let mut ts = 1_700_000_000;
+        (0..n)
+            .map(|_| {
+                ts += r.below(3);
+                let src = addr(r.below(hosts));
+                let dst = if r.below(50) == 0 {
+                    src
+                } else {
+                    addr(r.below(hosts))
+                };
+                let proto = [6u8, 6, 17, 1][r.below(4) as usize];
+                let ports = (proto != 1 && r.below(20) != 0).then(|| Ports {
+                    src: [80, 443, 53, 40000, 40001][r.below(5) as usize],
+                    dst: 1000 + r.below(7) as u16,
+                    syn: proto == 6 && r.below(3) == 0,
+                });
+                let p = PacketSummary {
+                    src,
+                    dst,
+                    len: 20 + r.below(1480),
+                    proto,
+                    ports,
+                    src_mac: mac(&mut r),
+                    dst_mac: mac(&mut r),
+                };
+                (p, ts)
+            })
+            .collect()
+    }
+
+    /// `n` packets of five flows, in turn.
+    fn five_flows(n: usize) -> Vec<(PacketSummary, u64)> {
+        let all = traffic(5, 40, 9);
+        (0..n)
+            .map(|i| (all[i % 5].0, 1_700_000_000 + i as u64))
+            .collect()
+    }
+
+    fn local() -> LocalNets {
+        LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()])
+    }
+
+    /// Counts `packets` packet by packet and through a combiner; returns
+    /// both documents.
+    fn both(limits: Limits, packets: &[(PacketSummary, u64)]) -> [serde_json::Value; 2] {
+        let mut one = Accounts::new(limits, local());
+        let mut combined = Accounts::new(limits, local());
+        let mut c = Combiner::default();
+        for &(p, ts) in packets {
+            one.apply(&Decoded::Ip(p), ts, 60);
+            let (mut global, mut hosts) = combined.split();
+            global.count(&Decoded::Ip(p), ts, 60);
+            c.push(&mut hosts, p, ts);
+        }
+        c.finish(&mut combined.split().1);
+        [&one, &combined].map(|a| serde_json::to_value(a.snapshot(&[])).unwrap())
+    }
+
+    fn limits(hosts: (usize, usize), ports: (usize, usize), highest_port: u16) -> Limits {
+        Limits {
+            hosts_max: hosts.0,
+            hosts_keep: hosts.1,
+            ports_max: ports.0,
+            ports_keep: ports.1,
+            highest_port,
+        }
+    }
+
+    /// Combined or not, every counter comes out the same (the hosts in the
+    /// same order too): with room for everything (the flow table fills and
+    /// is flushed many times, the MAC sequence numbers wrap), with port
+    /// tables that fill (hosts turn direct), with a host table that fills
+    /// (evictions), with both, with ports above `--highest-port`, and with
+    /// no hosts at all.
+    #[test]
+    fn combining_counts_exactly_like_packet_by_packet() {
+        let cases = [
+            limits((100_000, 50_000), (65_536, 32_768), 65_535),
+            limits((100_000, 50_000), (6, 3), 65_535),
+            limits((30, 12), (65_536, 32_768), 65_535),
+            limits((30, 12), (4, 1), 1000),
+            limits((0, 0), (60, 30), 65_535),
+        ];
+        for (i, l) in cases.into_iter().enumerate() {
+            for n in [0, 1, DEPTH - 1, DEPTH + 1, 3000] {
+                for hosts in [3, 40, 200] {
+                    let packets = traffic(n, hosts, 7 + i as u64 * 31 + hosts);
+                    let [a, b] = both(l, &packets);
+                    assert_eq!(a, b, "case {i}, {n} packets, {hosts} hosts");
+                }
+            }
+        }
+    }
+
+    /// The latest MAC wins across flows of the same host, in either
+    /// direction, and a packet without one leaves it as it was.
+    #[test]
+    fn the_latest_mac_wins_across_flows() {
+        let (h, peer_a, peer_b) = (
+            0xffff_c0a8_0001_u128,
+            0xffff_0a00_0001_u128,
+            0xffff_0a00_0002,
+        );
+        let p = |src, dst, sm: Option<u8>, dm: Option<u8>| PacketSummary {
+            src,
+            dst,
+            len: 100,
+            proto: 17,
+            ports: Some(Ports {
+                src: 53,
+                dst: 53,
+                syn: false,
+            }),
+            src_mac: sm.map(|m| [2, 0, 0, 0, 0, m]),
+            dst_mac: dm.map(|m| [2, 0, 0, 0, 0, m]),
+        };
+        let packets: Vec<_> = [
+            p(h, peer_a, Some(1), Some(9)),
+            p(peer_b, h, Some(8), Some(2)),
+            p(h, peer_a, Some(3), Some(9)),
+            p(h, peer_a, None, None),
+            p(peer_b, h, Some(8), None),
+        ]
+        .into_iter()
+        .map(|p| (p, 1_700_000_000))
+        .collect();
+        let [a, b] = both(limits((100, 50), (60, 30), 65_535), &packets);
+        assert_eq!(a, b);
+        let host = |doc: &serde_json::Value, ip: &str| {
+            doc["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["ip"] == ip)
+                .unwrap()["mac"]
+                .clone()
+        };
+        assert_eq!(host(&b, "192.168.0.1"), "02:00:00:00:00:03");
+        assert_eq!(host(&b, "10.0.0.2"), "02:00:00:00:00:08");
+    }
+
+    /// Packets of known flows are combined: the flow table holds one entry
+    /// per flow direction until it is flushed, and a full table is
+    /// flushed before the next new flow.
+    #[test]
+    fn flows_are_combined_until_flushed() {
+        let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
+        let mut acct = Accounts::new(l, local());
+        let mut c = Combiner::default();
+        let packets = five_flows(2000);
+        for &(p, ts) in &packets {
+            c.push(&mut acct.split().1, p, ts);
+        }
+        let distinct = {
+            let mut keys: Vec<_> = packets
+                .iter()
+                .map(|(p, _)| (p.src, p.dst, p.proto, p.ports.map(|x| (x.src, x.dst))))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            keys.len()
+        };
+        assert!(distinct < CAPACITY, "{distinct} flows");
+        assert_eq!(c.flows.len(), distinct);
+        c.finish(&mut acct.split().1);
+        assert!(c.flows.is_empty());
+        // more flows than fit: flushed on the way, all counted
+        let many = traffic(3000, 200, 2);
+        for &(p, ts) in &many {
+            c.push(&mut acct.split().1, p, ts);
+        }
+        assert!(c.flows.len() <= CAPACITY);
+        c.finish(&mut acct.split().1);
+        let s = acct.snapshot(&[]);
+        let sent: u64 = s.hosts.iter().map(|h| h.packets_out).sum();
+        assert_eq!(sent, 5000);
+    }
+
+    /// The verdict: paid while few packets take the slow way.
+    #[test]
+    fn combining_is_judged_per_window() {
+        let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
+        let mut acct = Accounts::new(l, local());
+        let mut c = Combiner::default();
+        // five flows over and over: pays (the first window is not judged)
+        for &(p, ts) in five_flows(WINDOW as usize + DEPTH).iter() {
+            c.push(&mut acct.split().1, p, ts);
+        }
+        assert_eq!(c.judge(), None);
+        for &(p, ts) in five_flows(WINDOW as usize).iter() {
+            c.push(&mut acct.split().1, p, ts);
+        }
+        assert_eq!(c.judge(), Some(true));
+        assert_eq!(c.judge(), None, "once per window");
+        // every packet a new flow (new hosts): does not pay
+        for i in 0..u64::from(WINDOW) {
+            let mut p = traffic(1, 2, 4)[0].0;
+            p.src = 0xffff_0b00_0000 | u128::from(i);
+            c.push(&mut acct.split().1, p, 1_700_000_000);
+        }
+        assert_eq!(c.judge(), Some(false));
+    }
+}
