@@ -138,7 +138,7 @@ struct ReaderPart<'a> {
 /// own vector and index, about 30 bytes per host of the whole table while
 /// both exist; past this (about 8 MB) memory matters more than the time
 /// the split saves. Small in tests, so that they reach it.
-const SPLIT_HOSTS: usize = if cfg!(test) { 16_384 } else { 1 << 18 };
+const SPLIT_HOSTS: usize = if cfg!(test) { 32_768 } else { 1 << 18 };
 
 /// Whether a table of `hosts` hosts, with `pending` packets still to count
 /// (each adds at most two), may stay split: no eviction can come, and it
@@ -638,7 +638,7 @@ mod tests {
     fn a_split_table_counts_like_one() {
         let limits = limits(1_000_000, 10, 4, 2);
         // 3000 hosts, and two for each of the at most 5 batches in flight,
-        // stay within SPLIT_HOSTS (16,384 in tests)
+        // stay within SPLIT_HOSTS (32,768 in tests)
         for n in [1usize, BATCH + 1, LONG] {
             let ways = check(limits, &traffic(n, 1500));
             if n == LONG {
@@ -680,11 +680,13 @@ mod tests {
     /// eviction, which then sees every host.
     #[test]
     fn a_table_that_fills_is_joined_before_evicting() {
-        let limits = limits(16_000, 8_000, 8, 3);
-        check(limits, &traffic(BATCH + 5, 10_000));
-        // 20,000 hosts: split after the second window (with 2 × 6,000
-        // packets in flight there is room), joined well before 16,000
-        let ways = check(limits, &traffic(30 * BATCH, 10_000));
+        let limits = limits(24_000, 12_000, 8, 3);
+        check(limits, &traffic(BATCH + 5, 15_000));
+        // 30,000 hosts, two new ones per packet at first: split once the
+        // counter stops combining (at about 2,048 packets, when up to
+        // 6,200 more may be in flight: 4,096 + 12,400 hosts at most), joined
+        // well before 24,000
+        let ways = check(limits, &traffic(30 * BATCH, 15_000));
         assert_eq!(
             ways,
             Ways {
