@@ -12,13 +12,13 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use common::model::{CaptureCounts, InterfaceStats};
 
-use crate::account::worker::{count_aside, Rec};
+use crate::account::worker::count_aside;
 use crate::account::Accounts;
 use crate::capture::file::{CaptureReader, OpenError};
 use crate::capture::filter::{link_type_name, Filter, FilterError};
 use crate::capture::live::{LiveCapture, LiveError};
 use crate::config::Config;
-use crate::decode::{self, Decoded, LinkType};
+use crate::decode::{self, LinkType};
 use crate::localaddrs::AddrWatch;
 
 #[derive(Debug, thiserror::Error)]
@@ -129,11 +129,12 @@ pub fn read_capture<R: Read>(
             let (ts, wire_len) = (rec.ts, rec.wire_len);
             match link {
                 Some(link) => {
-                    let d = decode::frame(link, rec.data, wire_len);
-                    global.count(&d, ts, wire_len);
-                    if let Decoded::Ip(p) = d {
-                        feed.push(Rec { p, ts });
-                    }
+                    feed.count(
+                        global,
+                        decode::frame(link, rec.data, wire_len),
+                        ts,
+                        wire_len,
+                    );
                 }
                 None => {
                     if !warned.contains(&rec.dlt) {

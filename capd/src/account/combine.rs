@@ -28,11 +28,16 @@
 //!
 //! Flows are also flushed when the table is full and at the end, before
 //! anyone reads the counters.
+//!
+//! The global port tables are sums too: the combiner counts them, per
+//! flow, into tables of its own ([`AsidePorts`]) that are added to the
+//! global ones at the end, so the reading thread leaves them out while
+//! flows are combined.
 
 use super::flows::{Flow, Flows, DST, NO_FLOW, SRC};
 use super::hosts::{DIRECT, NO_HOST};
 use super::worker::WINDOW;
-use super::{add_received, add_sent, HostPart};
+use super::{add_received, add_sent, Amount, AsidePorts, HostPart};
 use crate::decode::PacketSummary;
 
 /// Packets in flight. On arrival a packet's flow index slot is
@@ -87,6 +92,8 @@ const IDLE: InFlight = InFlight {
 /// by flow (see the module text).
 pub struct Combiner {
     flows: Flows,
+    /// The global port tables: flows count into them too.
+    ports: AsidePorts,
     ring: [InFlight; DEPTH],
     /// Packets pushed so far; packet `n` lives in `ring[n % DEPTH]`.
     pushed: usize,
@@ -104,10 +111,12 @@ pub struct Combiner {
     windows: u64,
 }
 
-impl Default for Combiner {
-    fn default() -> Self {
+impl Combiner {
+    /// A combiner that counts global ports up to `highest_port`.
+    pub fn new(highest_port: u16) -> Self {
         Combiner {
             flows: Flows::default(),
+            ports: AsidePorts::new(highest_port),
             ring: [IDLE; DEPTH],
             pushed: 0,
             done: 0,
@@ -118,9 +127,12 @@ impl Default for Combiner {
             windows: 0,
         }
     }
-}
 
-impl Combiner {
+    /// The global port counts, once [`Combiner::finish`]ed.
+    pub(crate) fn into_ports(self) -> AsidePorts {
+        self.ports
+    }
+
     /// Adds an IP packet; counts the one pushed [`DEPTH`] packets earlier.
     #[inline]
     pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
@@ -219,6 +231,7 @@ impl Combiner {
         let q = self.ring[self.done % DEPTH];
         self.done += 1;
         if hosts.limits.hosts_max == 0 {
+            self.ports_of(&q.p);
             return;
         }
         if self.seq >= SEQ_LIMIT {
@@ -265,6 +278,7 @@ impl Combiner {
             // the eviction must see every host's counters as they are now
             self.flush(hosts);
             hosts.count(p, q.ts, hash.map(Some), [NO_HOST; 2], [true; 2]);
+            self.ports_of(p);
             return;
         }
         let src = found[0].unwrap_or_else(|| hosts.hosts.insert_absent(p.src, hash[0]));
@@ -289,11 +303,9 @@ impl Combiner {
                 combined = [Side::Direct; 2];
             }
         }
+        // a flow even if both sides are direct: it keeps their positions
+        // and the global port counts
         let direct = combined.map(|s| s == Side::Direct);
-        if direct == [true; 2] {
-            one_by_one(hosts, p, q.ts, at, direct);
-            return;
-        }
         if self.flows.is_full() {
             self.flush(hosts);
         }
@@ -308,6 +320,13 @@ impl Combiner {
         self.flows.get_mut(pos).add(p, q.ts, self.seq);
         if direct.contains(&true) {
             one_by_one(hosts, p, q.ts, at, direct);
+        }
+    }
+
+    /// Counts the global ports of a packet that no flow takes.
+    fn ports_of(&mut self, p: &PacketSummary) {
+        if let Some(pt) = p.ports {
+            self.ports.add(p.proto, pt, Amount::one(p));
         }
     }
 
@@ -350,9 +369,15 @@ impl Combiner {
             }
             if let Some(ahead) = flows.get(i + ENTRIES_AHEAD) {
                 hosts.prefetch_flow_entries(ahead);
+                if let Some(pt) = ahead.ports() {
+                    self.ports.prefetch(ahead.proto, pt);
+                }
             }
             let a = f.amount();
             let ports = f.ports();
+            if let Some(pt) = ports {
+                self.ports.add(f.proto, pt, a);
+            }
             if f.flags & SRC != 0 {
                 let s = hosts.hosts.touch(f.at[0]);
                 s.last_seen = s.last_seen.max(f.last_ts);
@@ -489,14 +514,15 @@ mod tests {
     fn both(limits: Limits, packets: &[(PacketSummary, u64)]) -> [serde_json::Value; 2] {
         let mut one = Accounts::new(limits, local());
         let mut combined = Accounts::new(limits, local());
-        let mut c = Combiner::default();
+        let mut c = Combiner::new(limits.highest_port);
         for &(p, ts) in packets {
             one.apply(&Decoded::Ip(p), ts, 60);
             let (mut global, mut hosts) = combined.split();
-            global.count(&Decoded::Ip(p), ts, 60);
+            global.count_but_ports(&Decoded::Ip(p), ts, 60, true);
             c.push(&mut hosts, p, ts);
         }
         c.finish(&mut combined.split().1);
+        combined.split().0.add_ports(&c.into_ports());
         [&one, &combined].map(|a| serde_json::to_value(a.snapshot(&[])).unwrap())
     }
 
@@ -590,7 +616,7 @@ mod tests {
     fn flows_are_combined_until_flushed() {
         let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
         let mut acct = Accounts::new(l, local());
-        let mut c = Combiner::default();
+        let mut c = Combiner::new(65_535);
         let packets = five_flows(2000);
         for &(p, ts) in &packets {
             c.push(&mut acct.split().1, p, ts);
@@ -625,7 +651,7 @@ mod tests {
     fn combining_is_judged_per_window() {
         let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
         let mut acct = Accounts::new(l, local());
-        let mut c = Combiner::default();
+        let mut c = Combiner::new(65_535);
         // five flows over and over: pays (the first window is not judged)
         for &(p, ts) in five_flows(WINDOW as usize + DEPTH).iter() {
             c.push(&mut acct.split().1, p, ts);

@@ -60,6 +60,55 @@ struct PortCounters {
     packets_out: u64,
 }
 
+/// The global port tables as a thread other than the reading one counts
+/// them (`combine`, `worker`), added to the real ones at the end
+/// ([`GlobalPart::add_ports`]).
+pub(crate) struct AsidePorts {
+    tcp: Box<[PortCounters]>,
+    udp: Box<[PortCounters]>,
+    highest_port: u16,
+}
+
+impl AsidePorts {
+    pub fn new(highest_port: u16) -> Self {
+        AsidePorts {
+            tcp: vec![PortCounters::default(); 65536].into_boxed_slice(),
+            udp: vec![PortCounters::default(); 65536].into_boxed_slice(),
+            highest_port,
+        }
+    }
+
+    /// Adds `a`, sent from port `ports.src` to port `ports.dst` over
+    /// `proto` (TCP, else UDP), as [`GlobalPart`] would packet by packet.
+    #[inline]
+    pub fn add(&mut self, proto: u8, ports: Ports, a: Amount) {
+        let table = if proto == TCP {
+            &mut self.tcp
+        } else {
+            &mut self.udp
+        };
+        let hi = self.highest_port;
+        if ports.dst <= hi {
+            let c = &mut table[usize::from(ports.dst)];
+            c.bytes_in += a.bytes;
+            c.packets_in += a.packets;
+        }
+        if ports.src <= hi {
+            let c = &mut table[usize::from(ports.src)];
+            c.bytes_out += a.bytes;
+            c.packets_out += a.packets;
+        }
+    }
+
+    /// Starts loading the two counters [`AsidePorts::add`] will add to.
+    #[inline]
+    pub fn prefetch(&self, proto: u8, ports: Ports) {
+        let table = if proto == TCP { &self.tcp } else { &self.udp };
+        prefetch::line(&table[usize::from(ports.dst)]);
+        prefetch::line(&table[usize::from(ports.src)]);
+    }
+}
+
 /// Counters of one protocol in the global table.
 #[derive(Clone, Copy, Debug, Default)]
 struct ProtoCounters {
@@ -243,9 +292,7 @@ const NOT_COUNTED: u32 = u32::MAX;
 
 impl Drop for GlobalPart<'_> {
     fn drop(&mut self) {
-        if let Some(l) = self.late.take() {
-            self.settle(l);
-        }
+        self.settle_late();
     }
 }
 
@@ -253,10 +300,17 @@ impl GlobalPart<'_> {
     /// Counts a decoded frame.
     #[inline]
     pub fn count(&mut self, d: &Decoded, ts: u64, wire_len: u32) {
+        self.count_but_ports(d, ts, wire_len, false);
+    }
+
+    /// [`GlobalPart::count`], leaving out the global port tables when
+    /// `ports_aside` (the counting thread counts them: `worker`).
+    #[inline]
+    pub fn count_but_ports(&mut self, d: &Decoded, ts: u64, wire_len: u32, ports_aside: bool) {
         self.since.get_or_insert(ts);
         *self.now = (*self.now).max(ts);
         match d {
-            Decoded::Ip(p) => self.ip(p, ts),
+            Decoded::Ip(p) => self.ip(p, ts, ports_aside),
             Decoded::NonIp => self.non_ip(wire_len),
             Decoded::Malformed(r) => {
                 let m = &mut *self.malformed;
@@ -283,8 +337,24 @@ impl GlobalPart<'_> {
         self.non_ip.bytes += u64::from(wire_len);
     }
 
+    /// Adds the global port counts of another thread (`worker`).
+    pub(crate) fn add_ports(&mut self, aside: &AsidePorts) {
+        self.settle_late();
+        for (mine, theirs) in [
+            (&mut *self.tcp_ports, &aside.tcp),
+            (&mut *self.udp_ports, &aside.udp),
+        ] {
+            for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+                m.bytes_in += t.bytes_in;
+                m.bytes_out += t.bytes_out;
+                m.packets_in += t.packets_in;
+                m.packets_out += t.packets_out;
+            }
+        }
+    }
+
     #[inline]
-    fn ip(&mut self, p: &PacketSummary, ts: u64) {
+    fn ip(&mut self, p: &PacketSummary, ts: u64, ports_aside: bool) {
         let len = p.len;
         *self.packets += 1;
         *self.bytes += len;
@@ -313,7 +383,7 @@ impl GlobalPart<'_> {
             _ => {}
         }
         // the decoder gives ports for TCP and UDP only
-        if let Some(pt) = p.ports {
+        if let (Some(pt), false) = (p.ports, ports_aside) {
             self.ports(p.proto == TCP, pt.src, pt.dst, len);
         }
     }
@@ -344,6 +414,13 @@ impl GlobalPart<'_> {
         };
         if let Some(before) = self.late.replace(now) {
             self.settle(before);
+        }
+    }
+
+    /// Makes the additions still counted late.
+    fn settle_late(&mut self) {
+        if let Some(l) = self.late.take() {
+            self.settle(l);
         }
     }
 
@@ -404,11 +481,7 @@ impl HostPart<'_> {
         // The source first, then the destination: for a host talking to
         // itself the destination's MAC is the one that stays (§7).
         let limits = self.limits;
-        let sent = Amount {
-            bytes: p.len,
-            packets: 1,
-            syns: u32::from(p.ports.is_some_and(|pt| pt.syn)),
-        };
+        let sent = Amount::one(p);
         let mut evicted = 0;
         let src = if mine[0] {
             self.hosts.get_or_insert_at(p.src, hash[0], guess[0])
@@ -445,6 +518,18 @@ pub(crate) struct Amount {
     pub packets: u64,
     /// TCP packets with SYN set and ACK clear.
     pub syns: u32,
+}
+
+impl Amount {
+    /// What packet `p` adds.
+    #[inline]
+    pub fn one(p: &PacketSummary) -> Amount {
+        Amount {
+            bytes: p.len,
+            packets: 1,
+            syns: u32::from(p.ports.is_some_and(|pt| pt.syn)),
+        }
+    }
 }
 
 /// Adds to the sender `s` of `a` (protocol `proto`, ports `ports` as the

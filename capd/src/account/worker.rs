@@ -36,8 +36,8 @@ use std::thread;
 
 use super::hosts::{HostHasher, HostTable};
 use super::prefetch::DEPTH;
-use super::{Accounts, Combiner, GlobalPart, HostPart, Limits, Pipeline};
-use crate::decode::PacketSummary;
+use super::{Accounts, Amount, AsidePorts, Combiner, GlobalPart, HostPart, Limits, Pipeline};
+use crate::decode::{Decoded, PacketSummary};
 
 /// Records per batch: big enough to make the channel cheap, small enough
 /// (about 100 KiB) to stay in the caches on the way across.
@@ -178,8 +178,19 @@ pub struct Feed<'a> {
 }
 
 impl Feed<'_> {
+    /// Counts a decoded frame seen at `ts`: into `global`, and an IP
+    /// packet's hosts aside. While the counter combines flows it counts
+    /// the global port tables too.
     #[inline]
-    pub fn push(&mut self, r: Rec) {
+    pub fn count(&mut self, global: &mut GlobalPart<'_>, d: Decoded, ts: u64, wire_len: u32) {
+        global.count_but_ports(&d, ts, wire_len, !self.hashing);
+        if let Decoded::Ip(p) = d {
+            self.push(Rec { p, ts });
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, r: Rec) {
         let hash = if self.hashing {
             [r.p.src, r.p.dst].map(|a| self.hasher.hash_one(a))
         } else {
@@ -292,6 +303,9 @@ struct Counter<'a> {
     hosts: Counting<'a>,
     /// While flows are combined (the table is whole then).
     combiner: Option<Combiner>,
+    /// The global port counts of the packets the reader left to this
+    /// thread, once the combiner is done.
+    ports: Option<AsidePorts>,
     pipe: Pipeline,
     progress: &'a Progress,
     parts: SyncSender<HostPart<'a>>,
@@ -316,7 +330,7 @@ impl<'a> Counter<'a> {
                     }
                     if c.judge() == Some(false) {
                         c.finish(part);
-                        self.combiner = None;
+                        self.ports = self.combiner.take().map(Combiner::into_ports);
                         self.progress.combining.store(false, Ordering::Relaxed);
                     }
                 }
@@ -326,7 +340,12 @@ impl<'a> Counter<'a> {
                     }
                 }
                 None => {
+                    // sent before the reader saw that this thread stopped
+                    // combining: their global ports are counted here
                     for h in batch.drain(..) {
+                        if let (Some(ports), Some(pt)) = (self.ports.as_mut(), h.r.p.ports) {
+                            ports.add(h.r.p.proto, pt, Amount::one(&h.r.p));
+                        }
                         self.pipe.push(part, h.r.p, h.r.ts);
                     }
                 }
@@ -360,6 +379,7 @@ impl<'a> Counter<'a> {
         };
         if let Some(mut c) = self.combiner.take() {
             c.finish(part);
+            self.ports = Some(c.into_ports());
         }
         self.pipe.flush(part);
         let mine = part.hosts.split_off(|h| Share::Reader.owns(h));
@@ -373,32 +393,39 @@ impl<'a> Counter<'a> {
         }
     }
 
-    /// Counts what is still in flight; the counter's part if the table is
-    /// still split.
-    fn finish(mut self) -> Option<(HostTable, u64)> {
+    /// Counts what is still in flight; returns the counter's part if the
+    /// table is still split, and the global port counts of the packets
+    /// the reader left to it.
+    fn finish(mut self) -> Finished {
         match &mut self.hosts {
             Counting::Apart(table, evicted) => {
                 self.pipe.flush(&mut apart(self.limits, table, evicted));
             }
             Counting::Whole(part) => {
-                if let Some(c) = self.combiner.as_mut() {
+                if let Some(mut c) = self.combiner.take() {
                     c.finish(part);
+                    self.ports = Some(c.into_ports());
                 }
                 self.pipe.flush(part);
             }
         }
-        match self.hosts {
+        let part = match self.hosts {
             Counting::Apart(table, evicted) => Some((table, evicted)),
             Counting::Whole(_) => None,
-        }
+        };
+        (part, self.ports)
     }
 }
+
+/// What the counting thread hands back: its part of a split table (with
+/// the port entries it evicted), and global port counts.
+type Finished = (Option<(HostTable, u64)>, Option<AsidePorts>);
 
 fn count<'a>(
     mut counter: Counter<'a>,
     batches: Receiver<ToCounter<'a>>,
     spare: SyncSender<Vec<Hashed>>,
-) -> Option<(HostTable, u64)> {
+) -> Finished {
     for msg in batches {
         match msg {
             ToCounter::Batch(mut batch, hashed) => {
@@ -438,7 +465,8 @@ pub fn count_aside<T>(
         let counter = Counter {
             limits,
             hosts: Counting::Whole(hosts),
-            combiner: Some(Combiner::default()),
+            combiner: Some(Combiner::new(limits.highest_port)),
+            ports: None,
             pipe: Pipeline::new(Share::All),
             progress,
             parts: parts_tx,
@@ -470,13 +498,16 @@ pub fn count_aside<T>(
             m.hosts
         });
         drop(feed); // closes the channel: the counter ends after the last batch
-        let theirs = match counter.join() {
-            Ok(theirs) => theirs,
+        let (theirs, ports) = match counter.join() {
+            Ok(finished) => finished,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         // still split (the reader never handed its part over): join them
         if let (Some(mut mine), Some((table, evicted))) = (mine, theirs) {
             mine.absorb(table, evicted);
+        }
+        if let Some(ports) = ports {
+            global.add_ports(&ports);
         }
         Ok(out)
     })
@@ -537,12 +568,7 @@ mod tests {
         let fed = count_aside(&mut aside, |global, feed| {
             for &(d, ts) in frames {
                 match d {
-                    Some(d) => {
-                        global.count(&d, ts, 60);
-                        if let Decoded::Ip(p) = d {
-                            feed.push(Rec { p, ts });
-                        }
-                    }
+                    Some(d) => feed.count(global, d, ts, 60),
                     None => global.count_foreign(ts, 99),
                 }
             }
