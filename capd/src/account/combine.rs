@@ -34,7 +34,7 @@
 //! global ones at the end, so the reading thread leaves them out while
 //! flows are combined.
 
-use super::flows::{Flow, Flows, DST, NO_FLOW, SRC};
+use super::flows::{Flow, FlowHasher, Flows, DST, NO_FLOW, SRC};
 use super::hosts::{DIRECT, NO_HOST};
 use super::worker::WINDOW;
 use super::{add_received, add_sent, Amount, AsidePorts, HostPart};
@@ -43,11 +43,12 @@ use crate::decode::PacketSummary;
 /// Packets in flight. On arrival a packet's flow index slot is
 /// prefetched; at [`FLOW_AT`] its flow entry, or when it has none (a new
 /// flow, whose hosts must be looked up) the hosts' index slots; at
-/// [`HOSTS_AT`] those hosts; at [`COUNTS_AT`] their port-table sizes.
-const DEPTH: usize = 24;
-const FLOW_AT: usize = 6;
-const HOSTS_AT: usize = 12;
-const COUNTS_AT: usize = 18;
+/// [`HOSTS_AT`] those hosts (or, for a known flow, the hosts it counts
+/// one by one), at [`ENTRIES_AT`] the latter's port entries.
+const DEPTH: usize = 32;
+const FLOW_AT: usize = 8;
+const HOSTS_AT: usize = 16;
+const ENTRIES_AT: usize = 24;
 /// Flows ahead whose hosts a flush prefetches, and whose port entries.
 const HOSTS_AHEAD: usize = 8;
 const ENTRIES_AHEAD: usize = 4;
@@ -92,6 +93,9 @@ const IDLE: InFlight = InFlight {
 /// by flow (see the module text).
 pub struct Combiner {
     flows: Flows,
+    /// Every host in the table was counted from packets (it started
+    /// empty): a host's packets then bound its port tables (`sides`).
+    from_packets: bool,
     /// The global port tables: flows count into them too.
     ports: AsidePorts,
     ring: [InFlight; DEPTH],
@@ -112,10 +116,13 @@ pub struct Combiner {
 }
 
 impl Combiner {
-    /// A combiner that counts global ports up to `highest_port`.
-    pub fn new(highest_port: u16) -> Self {
+    /// A combiner that counts global ports up to `highest_port`, for a
+    /// host table that is empty (`from_packets`) or not, its flows hashed
+    /// by `hasher`.
+    pub fn new(highest_port: u16, from_packets: bool, hasher: FlowHasher) -> Self {
         Combiner {
-            flows: Flows::default(),
+            flows: Flows::new(hasher),
+            from_packets,
             ports: AsidePorts::new(highest_port),
             ring: [IDLE; DEPTH],
             pushed: 0,
@@ -133,14 +140,15 @@ impl Combiner {
         self.ports
     }
 
-    /// Adds an IP packet; counts the one pushed [`DEPTH`] packets earlier.
+    /// Adds an IP packet whose flow has hash `hash` (from the
+    /// [`FlowHasher`] it was made with); counts the one pushed [`DEPTH`]
+    /// packets earlier.
     #[inline]
-    pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
+    pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64, hash: u64) {
         let n = self.pushed;
         if n - self.done == DEPTH {
             self.count_oldest(hosts);
         }
-        let hash = self.flows.hash(&p);
         self.flows.prefetch_slot(hash);
         self.ring[n % DEPTH] = InFlight {
             p,
@@ -180,18 +188,19 @@ impl Combiner {
                 .iter()
                 .for_each(|&g| hosts.hosts.prefetch_host(g));
         }
-        if n >= COUNTS_AT && n - COUNTS_AT >= self.done {
-            let q = &self.ring[(n - COUNTS_AT) % DEPTH];
-            if q.new {
-                for &g in &q.host_guess {
-                    if let Some(h) = hosts.hosts.at(g) {
-                        h.entries.prefetch_sizes();
-                    }
-                }
-            } else if q.host_guess != [NO_HOST; 2] {
+        if n >= ENTRIES_AT && n - ENTRIES_AT >= self.done {
+            let q = &self.ring[(n - ENTRIES_AT) % DEPTH];
+            if !q.new && q.host_guess != [NO_HOST; 2] {
                 hosts.prefetch_entries(&q.p, q.host_guess);
             }
         }
+    }
+
+    /// [`Combiner::push`], hashing the flow here.
+    #[cfg(test)]
+    fn push_packet(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
+        let hash = self.flows.hasher().hash(&p);
+        self.push(hosts, p, ts, hash);
     }
 
     /// Counts everything: the packets in flight, then every flow.
@@ -341,9 +350,24 @@ impl Combiner {
             if ports_max == 0 {
                 return Side::Combined;
             }
+            let max = ports_max as u64;
             // every flow waiting may add an entry to the fullest table
-            let most = h.entries.fullest_port_table() as u64 + u64::from(h.pending + need);
-            if most <= ports_max as u64 {
+            let waiting = u64::from(h.pending + need);
+            // Each time a host was counted it got at most one entry per
+            // port table, and each time it counted a packet or more. So
+            // in a table that started empty its packets bound its fullest
+            // table, and the table (a line that is rarely cached) need
+            // not be read unless the bound is near the limit.
+            let bound = match self.from_packets {
+                true => h.packets_in.saturating_add(h.packets_out),
+                false => u64::MAX,
+            };
+            let fullest = if bound.saturating_add(waiting) <= max {
+                bound
+            } else {
+                h.entries.fullest_port_table() as u64
+            };
+            if fullest + waiting <= max {
                 Side::Combined
             } else {
                 Side::GoDirect
@@ -512,14 +536,24 @@ mod tests {
     /// Counts `packets` packet by packet and through a combiner; returns
     /// both documents.
     fn both(limits: Limits, packets: &[(PacketSummary, u64)]) -> [serde_json::Value; 2] {
+        both_bounded(limits, packets, true)
+    }
+
+    /// [`both`], the combiner told whether the table started empty (else
+    /// it reads the port tables' sizes).
+    fn both_bounded(
+        limits: Limits,
+        packets: &[(PacketSummary, u64)],
+        from_packets: bool,
+    ) -> [serde_json::Value; 2] {
         let mut one = Accounts::new(limits, local());
         let mut combined = Accounts::new(limits, local());
-        let mut c = Combiner::new(limits.highest_port);
+        let mut c = Combiner::new(limits.highest_port, from_packets, FlowHasher::default());
         for &(p, ts) in packets {
             one.apply(&Decoded::Ip(p), ts, 60);
             let (mut global, mut hosts) = combined.split();
             global.count_but_ports(&Decoded::Ip(p), ts, 60, true);
-            c.push(&mut hosts, p, ts);
+            c.push_packet(&mut hosts, p, ts);
         }
         c.finish(&mut combined.split().1);
         combined.split().0.add_ports(&c.into_ports());
@@ -555,10 +589,51 @@ mod tests {
             for n in [0, 1, DEPTH - 1, DEPTH + 1, 3000] {
                 for hosts in [3, 40, 200] {
                     let packets = traffic(n, hosts, 7 + i as u64 * 31 + hosts);
-                    let [a, b] = both(l, &packets);
-                    assert_eq!(a, b, "case {i}, {n} packets, {hosts} hosts");
+                    for from_packets in [true, false] {
+                        let [a, b] = both_bounded(l, &packets, from_packets);
+                        assert_eq!(a, b, "case {i}, {n} packets, {hosts} hosts");
+                    }
                 }
             }
+        }
+    }
+
+    /// A host whose port table filled in an earlier flush: a new flow
+    /// of it must see that (here by reading the table, or by its packets'
+    /// bound), or the eviction its next new port causes would come at
+    /// the flush, after later packets changed the ranking.
+    #[test]
+    fn a_port_table_filled_by_a_flush_is_seen() {
+        let (h, x, g, y) = (
+            0xffff_c0a8_0001_u128,
+            0xffff_0a00_0001_u128,
+            0xffff_c0a8_0002_u128,
+            0xffff_0a00_0002_u128,
+        );
+        let p = |src, dst, sport, len| PacketSummary {
+            src,
+            dst,
+            len,
+            proto: 17,
+            ports: Some(Ports {
+                src: sport,
+                dst: 53,
+                syn: false,
+            }),
+            src_mac: None,
+            dst_mac: None,
+        };
+        let mut packets = vec![p(h, x, 1000, 100), p(h, x, 2000, 50)];
+        // g's fourth new port turns it direct: everything is flushed
+        packets.extend((1..=4).map(|port| p(g, y, port, 10)));
+        // h's third port fills its table; the fourth evicts down to the
+        // busiest (1000, not 3000: it has 10 bytes then, 1010 later)
+        packets.extend([p(h, x, 3000, 10), p(h, x, 4000, 5), p(h, x, 3000, 1000)]);
+        let packets: Vec<_> = packets.into_iter().map(|p| (p, 1_700_000_000)).collect();
+        let l = limits((100, 50), (3, 1), 65_535);
+        for from_packets in [true, false] {
+            let [a, b] = both_bounded(l, &packets, from_packets);
+            assert_eq!(a, b, "{from_packets}");
         }
     }
 
@@ -616,10 +691,10 @@ mod tests {
     fn flows_are_combined_until_flushed() {
         let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
         let mut acct = Accounts::new(l, local());
-        let mut c = Combiner::new(65_535);
+        let mut c = Combiner::new(65_535, true, FlowHasher::default());
         let packets = five_flows(2000);
         for &(p, ts) in &packets {
-            c.push(&mut acct.split().1, p, ts);
+            c.push_packet(&mut acct.split().1, p, ts);
         }
         let distinct = {
             let mut keys: Vec<_> = packets
@@ -637,7 +712,7 @@ mod tests {
         // more flows than fit: flushed on the way, all counted
         let many = traffic(3000, 200, 2);
         for &(p, ts) in &many {
-            c.push(&mut acct.split().1, p, ts);
+            c.push_packet(&mut acct.split().1, p, ts);
         }
         assert!(c.flows.len() <= CAPACITY);
         c.finish(&mut acct.split().1);
@@ -651,14 +726,14 @@ mod tests {
     fn combining_is_judged_per_window() {
         let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
         let mut acct = Accounts::new(l, local());
-        let mut c = Combiner::new(65_535);
+        let mut c = Combiner::new(65_535, true, FlowHasher::default());
         // five flows over and over: pays (the first window is not judged)
         for &(p, ts) in five_flows(WINDOW as usize + DEPTH).iter() {
-            c.push(&mut acct.split().1, p, ts);
+            c.push_packet(&mut acct.split().1, p, ts);
         }
         assert_eq!(c.judge(), None);
         for &(p, ts) in five_flows(WINDOW as usize).iter() {
-            c.push(&mut acct.split().1, p, ts);
+            c.push_packet(&mut acct.split().1, p, ts);
         }
         assert_eq!(c.judge(), Some(true));
         assert_eq!(c.judge(), None, "once per window");
@@ -666,7 +741,7 @@ mod tests {
         for i in 0..u64::from(WINDOW) {
             let mut p = traffic(1, 2, 4)[0].0;
             p.src = 0xffff_0b00_0000 | u128::from(i);
-            c.push(&mut acct.split().1, p, 1_700_000_000);
+            c.push_packet(&mut acct.split().1, p, 1_700_000_000);
         }
         assert_eq!(c.judge(), Some(false));
     }

@@ -268,16 +268,6 @@ impl Entries {
         }
     }
 
-    /// Starts loading what [`Entries::fullest_port_table`] reads: a small
-    /// table's first line, a large one's counts.
-    #[inline]
-    pub fn prefetch_sizes(&self) {
-        match &self.store {
-            Store::Small(v) => super::prefetch::line_at(v.as_ptr().cast::<u8>()),
-            Store::Large(l) => prefetch_entry(l.header()),
-        }
-    }
-
     /// Entries in the fullest of the four port tables.
     pub fn fullest_port_table(&self) -> usize {
         match &self.store {

@@ -134,7 +134,7 @@ pub struct Flows {
     /// [`CAPACITY`], so at most half full.
     index: Box<[u64]>,
     flows: Vec<Flow>,
-    seeds: [u64; 5],
+    hasher: FlowHasher,
 }
 
 /// 64 × 64 → 128-bit multiply, folded: every input bit reaches every
@@ -145,25 +145,25 @@ fn fold(a: u64, b: u64) -> u64 {
     (m as u64) ^ ((m >> 64) as u64)
 }
 
-impl Default for Flows {
+/// The seeded hash of a flow's key, shared with the reading thread
+/// (`worker`), which hashes each packet's flow for the counting thread.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowHasher([u64; 5]);
+
+impl Default for FlowHasher {
     fn default() -> Self {
         // the per-process random source of the host table's hasher
         let random = hashbrown::DefaultHashBuilder::default();
-        let seeds = [1u64, 2, 3, 4, 5].map(|i| {
+        FlowHasher([1u64, 2, 3, 4, 5].map(|i| {
             let mut h = random.build_hasher();
             h.write_u64(i);
             h.finish()
-        });
-        Flows {
-            index: vec![0; 2 * CAPACITY].into_boxed_slice(),
-            flows: Vec::with_capacity(CAPACITY),
-            seeds,
-        }
+        }))
     }
 }
 
-impl Flows {
-    /// The seeded hash of `p`'s flow.
+impl FlowHasher {
+    /// The hash of `p`'s flow.
     #[inline]
     pub fn hash(&self, p: &PacketSummary) -> u64 {
         self.hash_of(p.src, p.dst, p.proto, p.ports.map(|pt| (pt.src, pt.dst)))
@@ -171,7 +171,7 @@ impl Flows {
 
     #[inline]
     fn hash_of(&self, src: u128, dst: u128, proto: u8, ports: Option<(u16, u16)>) -> u64 {
-        let k = &self.seeds;
+        let k = &self.0;
         let a = fold(src as u64 ^ k[0], (src >> 64) as u64 ^ k[1]);
         let b = fold(dst as u64 ^ k[2], (dst >> 64) as u64 ^ k[3]);
         let rest = match ports {
@@ -179,6 +179,22 @@ impl Flows {
             None => 0,
         } | u64::from(proto) << 32;
         fold(a ^ rest ^ k[4], b ^ k[0])
+    }
+}
+
+impl Flows {
+    /// An empty table whose flows are hashed by `hasher`.
+    pub fn new(hasher: FlowHasher) -> Self {
+        Flows {
+            index: vec![0; 2 * CAPACITY].into_boxed_slice(),
+            flows: Vec::with_capacity(CAPACITY),
+            hasher,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn hasher(&self) -> &FlowHasher {
+        &self.hasher
     }
 
     #[inline]
@@ -280,7 +296,8 @@ impl Flows {
             // a flush forced early (`combine`): clear only the slots in use
             let mask = self.mask();
             for (pos, f) in self.flows.iter().enumerate() {
-                let h = self.hash_of(f.src, f.dst, f.proto, f.ports().map(|p| (p.src, p.dst)));
+                let ports = f.ports().map(|p| (p.src, p.dst));
+                let h = self.hasher.hash_of(f.src, f.dst, f.proto, ports);
                 let mut i = h as usize & mask;
                 while self.index[i] as u32 != pos as u32 + 1 {
                     i = (i + 1) & mask;

@@ -34,6 +34,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 
+use super::flows::FlowHasher;
 use super::hosts::{HostHasher, HostTable};
 use super::prefetch::DEPTH;
 use super::{Accounts, Amount, AsidePorts, Combiner, GlobalPart, HostPart, Limits, Pipeline};
@@ -86,7 +87,8 @@ pub struct Rec {
 /// A [`Rec`] with its addresses' hashes, as it crosses to the counting
 /// thread: while the table is split the reader hashes both addresses
 /// anyway (to know which sides are its own), so the counter does not hash
-/// them again.
+/// them again. While the counter combines flows, the first is the flow's
+/// hash instead: the reading thread has time to spare then.
 #[derive(Clone, Copy)]
 struct Hashed {
     r: Rec,
@@ -161,6 +163,8 @@ pub struct Feed<'a> {
     spare: Receiver<Vec<Hashed>>,
     /// The host table's hasher (the same in both parts).
     hasher: HostHasher,
+    /// The counter's flow hasher, while it combines flows.
+    flow_hasher: FlowHasher,
     /// Whether packets are sent with their hashes: once the counter no
     /// longer combines flows.
     hashing: bool,
@@ -194,7 +198,7 @@ impl Feed<'_> {
         let hash = if self.hashing {
             [r.p.src, r.p.dst].map(|a| self.hasher.hash_one(a))
         } else {
-            [0; 2]
+            [self.flow_hasher.hash(&r.p), 0]
         };
         if let Some(m) = self.mine.as_mut() {
             m.pipe.push_hashed(&mut m.hosts, r.p, r.ts, hash);
@@ -326,7 +330,7 @@ impl<'a> Counter<'a> {
             Counting::Whole(part) => match self.combiner.as_mut() {
                 Some(c) => {
                     for h in batch.drain(..) {
-                        c.push(part, h.r.p, h.r.ts);
+                        c.push(part, h.r.p, h.r.ts, h.hash[0]);
                     }
                     if c.judge() == Some(false) {
                         c.finish(part);
@@ -460,12 +464,18 @@ pub fn count_aside<T>(
     let limits = hosts.limits;
     let hasher = hosts.hosts.hasher();
     progress.set(hosts.hosts.len(), 0);
+    let from_packets = hosts.hosts.len() == 0;
+    let flow_hasher = FlowHasher::default();
     thread::scope(|s| {
         let progress = &progress;
         let counter = Counter {
             limits,
             hosts: Counting::Whole(hosts),
-            combiner: Some(Combiner::new(limits.highest_port)),
+            combiner: Some(Combiner::new(
+                limits.highest_port,
+                from_packets,
+                flow_hasher,
+            )),
             ports: None,
             pipe: Pipeline::new(Share::All),
             progress,
@@ -480,6 +490,7 @@ pub fn count_aside<T>(
             tx,
             spare: spare_rx,
             hasher,
+            flow_hasher,
             hashing: false,
             mine: None,
             parts: parts_rx,
