@@ -96,6 +96,9 @@ pub struct Combiner {
     /// Every host in the table was counted from packets (it started
     /// empty): a host's packets then bound its port tables (`sides`).
     from_packets: bool,
+    /// Some host is counted one by one (else no flow needs its hosts
+    /// prefetched).
+    any_direct: bool,
     /// The global port tables: flows count into them too.
     ports: AsidePorts,
     ring: [InFlight; DEPTH],
@@ -123,6 +126,7 @@ impl Combiner {
         Combiner {
             flows: Flows::new(hasher),
             from_packets,
+            any_direct: false,
             ports: AsidePorts::new(highest_port),
             ring: [IDLE; DEPTH],
             pushed: 0,
@@ -174,7 +178,7 @@ impl Combiner {
             let q = &mut self.ring[(n - HOSTS_AT) % DEPTH];
             if q.new {
                 q.host_guess = q.host_hash.map(|h| hosts.hosts.candidate(h));
-            } else if let Some(f) = self.flows.get(q.guess) {
+            } else if let Some(f) = self.flows.get(q.guess).filter(|_| self.any_direct) {
                 // sides counted one by one: their hosts, then their entries
                 q.host_guess = [(SRC, f.at[0]), (DST, f.at[1])].map(|(side, at)| {
                     if f.flags & side == 0 {
@@ -305,6 +309,7 @@ impl Combiner {
             for (i, side) in combined.iter_mut().enumerate() {
                 if *side == Side::GoDirect {
                     hosts.hosts.touch(at[i]).pending |= DIRECT;
+                    self.any_direct = true;
                     *side = Side::Direct;
                 }
             }
