@@ -72,15 +72,7 @@ struct InFlight {
 }
 
 const IDLE: InFlight = InFlight {
-    p: PacketSummary {
-        src: 0,
-        dst: 0,
-        len: 0,
-        proto: 0,
-        ports: None,
-        src_mac: None,
-        dst_mac: None,
-    },
+    p: PacketSummary::EMPTY,
     ts: 0,
     hash: 0,
     guess: NO_FLOW,

@@ -12,6 +12,7 @@
 use std::hash::{BuildHasher, Hasher};
 
 use super::prefetch::{line, line_at};
+use super::slots;
 use super::Amount;
 use crate::decode::{PacketSummary, Ports};
 
@@ -197,28 +198,16 @@ impl Flows {
         &self.hasher
     }
 
-    #[inline]
-    fn mask(&self) -> usize {
-        self.index.len() - 1
-    }
-
     /// Prefetch stage 1: the index slot where the search for `h` starts.
     #[inline]
     pub fn prefetch_slot(&self, h: u64) {
-        line(&self.index[h as usize & self.mask()]);
+        line(slots::start(&self.index, h));
     }
 
     /// Positions whose tag matches `h`, in probe order, until an empty slot.
     #[inline]
     fn probe(&self, h: u64) -> impl Iterator<Item = u32> + '_ {
-        let mask = self.mask();
-        let tag = h >> 32;
-        let start = h as usize & mask;
-        (0..self.index.len())
-            .map(move |n| self.index[(start + n) & mask])
-            .take_while(|&s| s != 0)
-            .filter(move |&s| s >> 32 == tag)
-            .map(|s| s as u32 - 1)
+        slots::probe(&self.index, h)
     }
 
     /// Prefetch stage 2: the position of the first flow whose tag matches
@@ -275,15 +264,10 @@ impl Flows {
     /// its position.
     pub fn insert(&mut self, h: u64, flow: Flow) -> u32 {
         debug_assert!(!self.is_full());
-        let pos = self.flows.len();
+        let pos = self.flows.len() as u32;
         self.flows.push(flow);
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        while self.index[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.index[i] = (h >> 32) << 32 | (pos as u64 + 1);
-        pos as u32
+        slots::insert(&mut self.index, h, pos);
+        pos
     }
 
     /// Every flow, in the order they were made; the table is empty
@@ -294,15 +278,10 @@ impl Flows {
             self.index.fill(0);
         } else {
             // a flush forced early (`combine`): clear only the slots in use
-            let mask = self.mask();
             for (pos, f) in self.flows.iter().enumerate() {
                 let ports = f.ports().map(|p| (p.src, p.dst));
                 let h = self.hasher.hash_of(f.src, f.dst, f.proto, ports);
-                let mut i = h as usize & mask;
-                while self.index[i] as u32 != pos as u32 + 1 {
-                    i = (i + 1) & mask;
-                }
-                self.index[i] = 0;
+                slots::remove(&mut self.index, h, pos as u32);
             }
         }
         std::mem::take(&mut self.flows)

@@ -21,6 +21,7 @@ use hashbrown::DefaultHashBuilder;
 
 use super::entries::Entries;
 use super::prefetch::{line, line_at};
+use super::slots;
 
 /// The seeded hasher of a host table's addresses.
 pub type HostHasher = DefaultHashBuilder;
@@ -80,11 +81,8 @@ impl Host {
 /// No host: what [`HostTable::candidate`] returns for an absent one.
 pub const NO_HOST: u32 = u32::MAX;
 
-/// Open addressing with linear probing over a power-of-two array, at most
-/// half full. A slot is `tag << 32 | (position + 1)`; 0 is empty. The tag
-/// (the hash's high half) and the start slot (its low bits) come from
-/// different bits, so a tag match on a probed slot is almost always the
-/// host. Nothing is ever removed: an eviction rebuilds the whole index.
+/// The hosts' positions in an index of [`slots`], at most half full.
+/// Nothing is ever removed: an eviction rebuilds the whole index.
 struct Index {
     slots: Box<[u64]>,
     len: usize,
@@ -99,42 +97,20 @@ impl Index {
     }
 
     #[inline]
-    fn mask(&self) -> usize {
-        self.slots.len() - 1
-    }
-
-    #[inline]
-    fn tag(h: u64) -> u64 {
-        h >> 32
-    }
-
-    #[inline]
     fn prefetch(&self, h: u64) {
-        line(&self.slots[h as usize & self.mask()]);
+        line(slots::start(&self.slots, h));
     }
 
     /// Positions whose tag matches `h`, in probe order, until an empty slot.
     #[inline]
     fn probe(&self, h: u64) -> impl Iterator<Item = usize> + '_ {
-        let mask = self.mask();
-        let tag = Index::tag(h);
-        let start = h as usize & mask;
-        (0..self.slots.len())
-            .map(move |n| self.slots[(start + n) & mask])
-            .take_while(|&s| s != 0)
-            .filter(move |&s| s >> 32 == tag)
-            .map(|s| (s as u32 - 1) as usize)
+        slots::probe(&self.slots, h).map(|p| p as usize)
     }
 
     /// Adds a position for a key known to be absent; the caller has made
     /// room (`full`, `grow`).
     fn insert(&mut self, h: u64, pos: usize) {
-        let mask = self.mask();
-        let mut i = h as usize & mask;
-        while self.slots[i] != 0 {
-            i = (i + 1) & mask;
-        }
-        self.slots[i] = (Index::tag(h) << 32) | (pos as u64 + 1);
+        slots::insert(&mut self.slots, h, pos as u32);
         self.len += 1;
     }
 

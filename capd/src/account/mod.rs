@@ -15,6 +15,7 @@ mod hosts;
 mod json;
 mod prefetch;
 mod restore;
+mod slots;
 mod snapshot;
 #[cfg(test)]
 mod test_frames;

@@ -66,15 +66,7 @@ struct InFlight {
 }
 
 const IDLE: InFlight = InFlight {
-    p: PacketSummary {
-        src: 0,
-        dst: 0,
-        len: 0,
-        proto: 0,
-        ports: None,
-        src_mac: None,
-        dst_mac: None,
-    },
+    p: PacketSummary::EMPTY,
     ts: 0,
     hash: [0; 2],
     guess: [NO_HOST; 2],
@@ -196,11 +188,9 @@ impl HostPart<'_> {
         let p = PacketSummary {
             src: f.src,
             dst: f.dst,
-            len: 0,
             proto: f.proto,
             ports: f.ports(),
-            src_mac: None,
-            dst_mac: None,
+            ..PacketSummary::EMPTY
         };
         self.prefetch_entries(&p, f.at);
     }

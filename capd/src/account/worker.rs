@@ -622,6 +622,13 @@ mod tests {
             .collect()
     }
 
+    /// Combining stopped, the table split, then joined again.
+    const SPLIT_THEN_JOINED: Ways = Ways {
+        combined: false,
+        splits: 1,
+        joins: 1,
+    };
+
     /// Packets enough that the reader sees what the counter chose (it
     /// may be batches ahead).
     const LONG: usize = 24 * WINDOW as usize;
@@ -703,14 +710,7 @@ mod tests {
         assert!(room(0, AHEAD, &limits));
         assert!(room(SPLIT_HOSTS, 0, &limits) && !room(SPLIT_HOSTS + 1, 0, &limits));
         let ways = check(limits, &traffic(30 * BATCH, 20_000));
-        assert_eq!(
-            ways,
-            Ways {
-                combined: false,
-                splits: 1,
-                joins: 1
-            }
-        );
+        assert_eq!(ways, SPLIT_THEN_JOINED);
     }
 
     /// A table that fills up is split, then whole again before any
@@ -724,13 +724,6 @@ mod tests {
         // 6,200 more may be in flight: 4,096 + 12,400 hosts at most), joined
         // well before 24,000
         let ways = check(limits, &traffic(30 * BATCH, 15_000));
-        assert_eq!(
-            ways,
-            Ways {
-                combined: false,
-                splits: 1,
-                joins: 1
-            }
-        );
+        assert_eq!(ways, SPLIT_THEN_JOINED);
     }
 }

@@ -59,6 +59,19 @@ pub struct PacketSummary {
     pub dst_mac: Option<[u8; 6]>,
 }
 
+impl PacketSummary {
+    /// A summary of nothing, for the idle slots of the counting pipelines.
+    pub const EMPTY: PacketSummary = PacketSummary {
+        src: 0,
+        dst: 0,
+        len: 0,
+        proto: 0,
+        ports: None,
+        src_mac: None,
+        dst_mac: None,
+    };
+}
+
 /// Decodes one frame of link type `link`; `wire_len` is the length the frame
 /// had on the wire (the pcap record's `len`), `frame` the captured bytes.
 // Never inlined: inlined into the reading loop it made that loop a third
