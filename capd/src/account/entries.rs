@@ -77,9 +77,7 @@ const EMPTY: u32 = u32::MAX;
 /// Starts loading both lines an entry may straddle.
 #[inline(always)]
 fn prefetch_entry(e: &Entry) {
-    let p = (e as *const Entry).cast::<u8>();
-    super::prefetch::line_at(p);
-    super::prefetch::line_at(p.wrapping_add(std::mem::size_of::<Entry>() - 1));
+    super::prefetch::lines(e);
 }
 
 /// Linear probing over a power-of-two array, at most half full, so that

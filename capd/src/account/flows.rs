@@ -11,7 +11,7 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-use super::prefetch::{line, line_at};
+use super::prefetch::{line, lines};
 use super::slots;
 use super::Amount;
 use crate::decode::{PacketSummary, Ports};
@@ -221,9 +221,7 @@ impl Flows {
     #[inline]
     pub fn prefetch_flow(&self, pos: u32) {
         if let Some(f) = self.flows.get(pos as usize) {
-            let first = (f as *const Flow).cast::<u8>();
-            line_at(first);
-            line_at(first.wrapping_add(std::mem::size_of::<Flow>() - 1));
+            lines(f);
         }
     }
 

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::DefaultHashBuilder;
 
 use super::entries::Entries;
-use super::prefetch::{line, line_at};
+use super::prefetch::{line, lines};
 use super::slots;
 
 /// The seeded hasher of a host table's addresses.
@@ -237,9 +237,7 @@ impl HostTable {
     pub fn prefetch_host(&self, pos: u32) {
         if let Some(host) = self.hosts.get(pos as usize) {
             // 96 bytes at a multiple of 32: exactly two lines
-            let first = (host as *const Host).cast::<u8>();
-            line_at(first);
-            line_at(first.wrapping_add(std::mem::size_of::<Host>() - 1));
+            lines(host);
         }
     }
 

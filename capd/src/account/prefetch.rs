@@ -38,6 +38,15 @@ pub(super) fn line<T>(p: &T) {
     line_at((p as *const T).cast::<u8>());
 }
 
+/// Starts loading the first and the last cache line of `x`: all of a
+/// value of at most 64 bytes, or of one of 96 bytes at a multiple of 32.
+#[inline(always)]
+pub(super) fn lines<T>(x: &T) {
+    let first = (x as *const T).cast::<u8>();
+    line_at(first);
+    line_at(first.wrapping_add(std::mem::size_of::<T>() - 1));
+}
+
 /// Asks the CPU to start loading the cache line holding address `p`; any
 /// address is allowed, it is never dereferenced.
 #[inline(always)]
