@@ -233,10 +233,12 @@ impl Combiner {
 
     #[inline]
     fn count_oldest(&mut self, hosts: &mut HostPart<'_>) {
-        let q = self.ring[self.done % DEPTH];
+        // the packet stays in the ring (no copy) unless it starts a flow
+        let i = self.done % DEPTH;
         self.done += 1;
         if hosts.limits.hosts_max == 0 {
-            self.ports_of(&q.p);
+            let p = self.ring[i].p;
+            self.ports_of(&p);
             return;
         }
         if self.seq >= SEQ_LIMIT {
@@ -245,6 +247,7 @@ impl Combiner {
             self.seq = 0;
         }
         self.seq += 2;
+        let q = &self.ring[i];
         match self.flows.find(q.hash, &q.p, q.guess) {
             Some(pos) => {
                 let f = self.flows.get_mut(pos);
@@ -257,6 +260,7 @@ impl Combiner {
                 self.tally(slow);
             }
             None => {
+                let q = *q;
                 self.start_flow(hosts, &q);
                 self.tally(true);
             }
