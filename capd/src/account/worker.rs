@@ -171,7 +171,7 @@ pub struct Feed<'a> {
     /// The reader's part, while the table is split.
     mine: Option<ReaderPart<'a>>,
     /// Where the counter sends the reader's part after a `Split`.
-    parts: Receiver<HostPart<'a>>,
+    parts: Receiver<Option<HostPart<'a>>>,
     progress: &'a Progress,
     limits: Limits,
     /// Packets sent to the counting thread so far.
@@ -258,8 +258,8 @@ impl Feed<'_> {
         if !room(theirs, pending, &self.limits) || self.tx.send(ToCounter::Split).is_err() {
             return;
         }
-        // None only when the counter is gone (it panicked)
-        if let Ok(hosts) = self.parts.recv() {
+        // an error only when the counter is gone (it panicked)
+        if let Ok(Some(hosts)) = self.parts.recv() {
             #[cfg(test)]
             {
                 self.moves.0 += 1;
@@ -312,7 +312,7 @@ struct Counter<'a> {
     ports: Option<AsidePorts>,
     pipe: Pipeline,
     progress: &'a Progress,
-    parts: SyncSender<HostPart<'a>>,
+    parts: SyncSender<Option<HostPart<'a>>>,
     /// Packets taken from the channel.
     taken: u64,
 }
@@ -376,9 +376,12 @@ impl<'a> Counter<'a> {
     }
 
     /// Keeps this thread's share of the (whole) table and sends the
-    /// reader the rest, everything sent before counted.
+    /// reader the rest, everything sent before counted; a table already
+    /// split (never, as the reader asks once) is not split again.
     fn split(&mut self) {
         let Counting::Whole(part) = &mut self.hosts else {
+            // the reader waits for an answer
+            let _ = self.parts.send(None);
             return;
         };
         if let Some(mut c) = self.combiner.take() {
@@ -390,7 +393,7 @@ impl<'a> Counter<'a> {
         let before = std::mem::replace(&mut self.hosts, Counting::Apart(mine, 0));
         if let Counting::Whole(theirs) = before {
             self.pipe = Pipeline::new(Share::Counter);
-            if let Err(mpsc::SendError(theirs)) = self.parts.send(theirs) {
+            if let Err(mpsc::SendError(Some(theirs))) = self.parts.send(Some(theirs)) {
                 // the reader is gone: count everything here again
                 self.join(theirs);
             }
@@ -459,7 +462,7 @@ pub fn count_aside<T>(
     };
     let (tx, rx) = mpsc::sync_channel::<ToCounter<'_>>(IN_FLIGHT);
     let (spare_tx, spare_rx) = mpsc::sync_channel::<Vec<Hashed>>(IN_FLIGHT + 1);
-    let (parts_tx, parts_rx) = mpsc::sync_channel::<HostPart<'_>>(1);
+    let (parts_tx, parts_rx) = mpsc::sync_channel::<Option<HostPart<'_>>>(1);
     let (mut global, hosts) = acct.split();
     let limits = hosts.limits;
     let hasher = hosts.hosts.hasher();
