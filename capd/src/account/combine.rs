@@ -145,7 +145,6 @@ impl Combiner {
         if n - self.done == DEPTH {
             self.count_oldest(hosts);
         }
-        self.flows.prefetch_slot(hash);
         self.ring[n % DEPTH] = InFlight {
             p,
             ts,
@@ -153,6 +152,11 @@ impl Combiner {
             ..IDLE
         };
         self.pushed = n + 1;
+        if hosts.limits.hosts_max == 0 {
+            // no hosts: only the global ports are counted, nothing to look up
+            return;
+        }
+        self.flows.prefetch_slot(hash);
         if n >= FLOW_AT && n - FLOW_AT >= self.done {
             let q = &mut self.ring[(n - FLOW_AT) % DEPTH];
             q.guess = self.flows.candidate(q.hash);

@@ -82,9 +82,9 @@ impl Share {
 
 /// An IP packet for the host counter.
 #[derive(Clone, Copy)]
-pub struct Rec {
-    pub p: PacketSummary,
-    pub ts: u64,
+struct Rec {
+    p: PacketSummary,
+    ts: u64,
 }
 
 /// A [`Rec`] with its addresses' hashes, as it crosses to the counting
