@@ -26,8 +26,18 @@
 //!   made, so a host's entries are created in the order of their first
 //!   packets, as packet by packet.
 //!
-//! Flows are also flushed when the table is full and at the end, before
-//! anyone reads the counters.
+//! A full table is *retired*: a second table takes the new flows while
+//! the retired flows are counted a few at a time, whenever the counting
+//! thread would otherwise wait for packets (`worker`), and the rest when
+//! the new table is full. Counting them all at once held the reading
+//! thread up for the whole flush, about 16 ms each time on the benchmark
+//! capture, longer than the batches in flight last (BENCHMARKS.md). A
+//! retired flow is older than every flow of the table that replaced it,
+//! so the order above holds; a host's `pending` counts its flows in both
+//! tables, and each flow counted takes back only its own share. Every
+//! other flush (before an eviction, before a host turns direct, at the
+//! end before anyone reads the counters) counts both tables, retired
+//! first.
 //!
 //! The global port tables are sums too: the combiner counts them, per
 //! flow, into tables of its own ([`AsidePorts`]) that are added to the
@@ -85,6 +95,12 @@ const IDLE: InFlight = InFlight {
 /// by flow (see the module text).
 pub struct Combiner {
     flows: Flows,
+    /// The flows of the last full table, counted from `drained` on a few
+    /// at a time while the table fills again (so that the reading thread
+    /// does not wait on a flush of them all; BENCHMARKS.md). Older than
+    /// every flow in `flows`, so drained before those are counted.
+    retired: Vec<Flow>,
+    drained: usize,
     /// Every host in the table was counted from packets (it started
     /// empty): a host's packets then bound its port tables (`sides`).
     from_packets: bool,
@@ -117,6 +133,8 @@ impl Combiner {
     pub fn new(highest_port: u16, from_packets: bool, hasher: FlowHasher) -> Self {
         Combiner {
             flows: Flows::new(hasher),
+            retired: Vec::new(),
+            drained: 0,
             from_packets,
             any_direct: false,
             ports: AsidePorts::new(highest_port),
@@ -321,7 +339,7 @@ impl Combiner {
         // and the global port counts
         let direct = combined.map(|s| s == Side::Direct);
         if self.flows.is_full() {
-            self.flush(hosts);
+            self.retire_full(hosts);
         }
         let mut sides = 0;
         for (i, flag) in [(0, SRC), (1, DST)] {
@@ -381,15 +399,49 @@ impl Combiner {
     }
 
     /// Counts every flow into the host table, in the order they were
-    /// made, and empties the flow table.
+    /// made: those of a retired table first, then the current ones; both
+    /// tables are empty afterwards.
     fn flush(&mut self, hosts: &mut HostPart<'_>) {
-        if self.flows.is_empty() {
-            return;
+        self.drain(hosts, usize::MAX);
+        if !self.flows.is_empty() {
+            self.retire();
+            self.drain(hosts, usize::MAX);
         }
-        let flows = self.flows.take();
+    }
+
+    /// The flow table is full: its flows are retired, to be counted a few
+    /// at a time while the next table fills ([`Combiner::drain`]), after
+    /// what is left of the table retired before.
+    fn retire_full(&mut self, hosts: &mut HostPart<'_>) {
+        self.drain(hosts, usize::MAX);
+        self.retire();
+    }
+
+    /// Moves the (non-empty) flow table into `retired`, which must be
+    /// drained.
+    fn retire(&mut self) {
+        debug_assert!(!self.draining());
+        let done = std::mem::take(&mut self.retired);
+        self.flows.give_back(done);
+        self.retired = self.flows.take();
+        self.drained = 0;
+    }
+
+    /// Whether retired flows wait to be counted.
+    pub fn draining(&self) -> bool {
+        self.drained < self.retired.len()
+    }
+
+    /// Counts up to `n` retired flows into the host table, in the order
+    /// they were made. A retired flow's hosts may have flows in the
+    /// current table too: each flow counted takes back only its own share
+    /// of their `pending`.
+    pub fn drain(&mut self, hosts: &mut HostPart<'_>, n: usize) {
+        let flows = &self.retired;
+        let end = self.drained.saturating_add(n).min(flows.len());
         let limits = hosts.limits;
         let mut evicted = 0;
-        for (i, f) in flows.iter().enumerate() {
+        for i in self.drained..end {
             if let Some(ahead) = flows.get(i + HOSTS_AHEAD) {
                 ahead
                     .at
@@ -402,11 +454,14 @@ impl Combiner {
                     self.ports.prefetch(ahead.proto, pt);
                 }
             }
+            let f = &flows[i];
             let a = f.amount();
             let ports = f.ports();
             if let Some(pt) = ports {
                 self.ports.add(f.proto, pt, a);
             }
+            // as `start_flow` added to each combined side
+            let need = if f.src == f.dst { 2 } else { 1 };
             if f.flags & SRC != 0 {
                 let s = hosts.hosts.touch(f.at[0]);
                 s.last_seen = s.last_seen.max(f.last_ts);
@@ -414,7 +469,8 @@ impl Combiner {
                     s.mac = Some(f.src_mac);
                     s.mac_seq = f.src_seq;
                 }
-                s.pending &= DIRECT;
+                debug_assert!(s.pending & !DIRECT >= need);
+                s.pending -= need;
                 evicted += add_sent(&limits, s, a, f.proto, ports);
             }
             if f.flags & DST != 0 {
@@ -423,14 +479,19 @@ impl Combiner {
                     d.mac = Some(f.dst_mac);
                     d.mac_seq = f.dst_seq;
                 }
-                d.pending &= DIRECT;
+                debug_assert!(d.pending & !DIRECT >= need);
+                d.pending -= need;
                 evicted += add_received(&limits, d, a, f.proto, ports);
             }
+        }
+        self.drained = end;
+        if end == flows.len() && end > 0 {
+            self.retired.clear();
+            self.drained = 0;
         }
         // none by construction (module text); counted all the same
         debug_assert_eq!(evicted, 0);
         *hosts.ports_evicted += evicted;
-        self.flows.give_back(flows);
     }
 }
 
@@ -554,11 +615,16 @@ mod tests {
         let mut one = Accounts::new(limits, local());
         let mut combined = Accounts::new(limits, local());
         let mut c = Combiner::new(limits.highest_port, from_packets, FlowHasher::default());
-        for &(p, ts) in packets {
+        for (i, &(p, ts)) in packets.iter().enumerate() {
             one.apply(&Decoded::Ip(p), ts, 60);
             let (mut global, mut hosts) = combined.split();
             global.count_but_ports(&Decoded::Ip(p), ts, 60, true);
             c.push_packet(&mut hosts, p, ts);
+            // retired flows drained a few at a time, as when the counting
+            // thread has nothing else to do, while new flows wait
+            if i % 3 == 0 {
+                c.drain(&mut hosts, i % 4);
+            }
         }
         c.finish(&mut combined.split().1);
         combined.split().0.add_ports(&c.into_ports());

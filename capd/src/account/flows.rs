@@ -126,8 +126,9 @@ impl Flow {
 /// No flow: what [`Flows::candidate`] returns for an absent one.
 pub const NO_FLOW: u32 = u32::MAX;
 
-/// Flows kept before all are counted into the host table: 6 MiB of
-/// entries and 1 MiB of index. Small in tests, so that they fill it.
+/// Flows kept before the table is retired (`combine`): 6 MiB of entries,
+/// twice (the retired table is counted while the next one fills), and
+/// 1 MiB of index. Small in tests, so that they fill it.
 pub const CAPACITY: usize = if cfg!(test) { 256 } else { 1 << 16 };
 
 pub struct Flows {
@@ -135,6 +136,8 @@ pub struct Flows {
     /// [`CAPACITY`], so at most half full.
     index: Box<[u64]>,
     flows: Vec<Flow>,
+    /// An empty vector with room for a table, for the next [`Flows::take`].
+    spare: Vec<Flow>,
     hasher: FlowHasher,
 }
 
@@ -189,6 +192,7 @@ impl Flows {
         Flows {
             index: vec![0; 2 * CAPACITY].into_boxed_slice(),
             flows: Vec::with_capacity(CAPACITY),
+            spare: Vec::new(),
             hasher,
         }
     }
@@ -269,8 +273,7 @@ impl Flows {
     }
 
     /// Every flow, in the order they were made; the table is empty
-    /// afterwards. `give_back` returns the vector, so that its room is
-    /// reused.
+    /// afterwards (with the room of the vector last given back).
     pub fn take(&mut self) -> Vec<Flow> {
         if self.flows.len() * 8 >= self.index.len() {
             self.index.fill(0);
@@ -282,14 +285,19 @@ impl Flows {
                 slots::remove(&mut self.index, h, pos as u32);
             }
         }
-        std::mem::take(&mut self.flows)
+        let fresh = match self.spare.capacity() >= CAPACITY {
+            true => std::mem::take(&mut self.spare),
+            false => Vec::with_capacity(CAPACITY),
+        };
+        std::mem::replace(&mut self.flows, fresh)
     }
 
-    /// Returns the (emptied) vector from [`Flows::take`].
+    /// Returns a vector from [`Flows::take`], its flows counted, so that
+    /// its room is reused.
     pub fn give_back(&mut self, mut flows: Vec<Flow>) {
         flows.clear();
-        if flows.capacity() >= self.flows.capacity() {
-            self.flows = flows;
+        if flows.capacity() >= CAPACITY {
+            self.spare = flows;
         }
     }
 }

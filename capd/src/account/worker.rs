@@ -30,7 +30,7 @@
 
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 
@@ -46,6 +46,9 @@ use crate::decode::{Decoded, PacketSummary};
 /// 1.55× the floor against 1.54× and 1.66×; 512 was worse, 4096 no
 /// better; BENCHMARKS.md).
 const BATCH: usize = 2048;
+/// Retired flows the counter drains at a time while no batch waits: few
+/// enough that a batch that comes meanwhile waits a few microseconds.
+const IDLE_DRAIN: usize = 32;
 /// Batches in flight before the reader waits.
 const IN_FLIGHT: usize = 4;
 /// The reading thread's share of a split table, in 256ths of the hash
@@ -403,6 +406,18 @@ impl<'a> Counter<'a> {
         }
     }
 
+    /// Does some of the work a flush left for later while no batch waits
+    /// (see [`Combiner::drain`]); false when there is none.
+    fn idle(&mut self) -> bool {
+        match (&mut self.hosts, self.combiner.as_mut()) {
+            (Counting::Whole(part), Some(c)) if c.draining() => {
+                c.drain(part, IDLE_DRAIN);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Counts what is still in flight; returns the counter's part if the
     /// table is still split, and the global port counts of the packets
     /// the reader left to it.
@@ -436,7 +451,16 @@ fn count<'a>(
     batches: Receiver<ToCounter<'a>>,
     spare: SyncSender<Vec<Hashed>>,
 ) -> Finished {
-    for msg in batches {
+    loop {
+        let msg = match batches.try_recv() {
+            Ok(msg) => msg,
+            Err(TryRecvError::Empty) if counter.idle() => continue,
+            Err(TryRecvError::Empty) => match batches.recv() {
+                Ok(msg) => msg,
+                Err(_) => break,
+            },
+            Err(TryRecvError::Disconnected) => break,
+        };
         match msg {
             ToCounter::Batch(mut batch, hashed) => {
                 counter.batch(&mut batch, hashed);
@@ -573,6 +597,12 @@ mod tests {
 
     /// Counts `frames` in line and aside; both documents must be the same.
     fn check(limits: Limits, frames: &Frames) -> Ways {
+        check_paced(limits, frames, usize::MAX)
+    }
+
+    /// [`check`], the reader pausing for a moment after every `pace`
+    /// frames (so that the counter runs out of batches now and then).
+    fn check_paced(limits: Limits, frames: &Frames, pace: usize) -> Ways {
         let local = LocalNets::new(vec!["192.168.0.0/16".parse().unwrap()]);
         let mut inline = Accounts::new(limits, local.clone());
         for &(d, ts) in frames {
@@ -583,10 +613,13 @@ mod tests {
         }
         let mut aside = Accounts::new(limits, local);
         let fed = count_aside(&mut aside, |global, feed| {
-            for &(d, ts) in frames {
+            for (i, &(d, ts)) in frames.iter().enumerate() {
                 match d {
                     Some(d) => feed.count(global, d, ts, 60),
                     None => global.count_foreign(ts, 99),
+                }
+                if i % pace == pace - 1 {
+                    thread::sleep(std::time::Duration::from_millis(2));
                 }
             }
             let ways = Ways {
@@ -658,6 +691,35 @@ mod tests {
                 joins: 0
             }
         );
+    }
+
+    /// Runs of eight packets per flow over more flows than the flow table
+    /// holds: combining pays, the table fills and is retired again and
+    /// again, and retired flows are drained (while the counter waits for
+    /// batches, or all at once when the next table is full) as new flows
+    /// come.
+    #[test]
+    fn retired_flows_are_drained_while_new_ones_wait() {
+        let limits = limits(100_000, 50_000, 65_536, 32_768);
+        let frames: Frames = (0..LONG)
+            .map(|i| {
+                let k = i / 8;
+                let (s, d) = (k % 97, (k * 7) % 89 + 100);
+                let mut f = frame(s as u8, d as u8, 17, 1000 + (k % 13) as u16, 53);
+                f[28] = 1;
+                (
+                    Some(decode::frame(LinkType::Ethernet, &f, 60)),
+                    i as u64 / 50,
+                )
+            })
+            .collect();
+        let distinct = frames.len() / 8;
+        assert!(distinct > 10 * super::super::flows::CAPACITY);
+        // the reader pauses after every other batch: the counter drains
+        // while it waits
+        let ways = check_paced(limits, &frames, 2 * BATCH);
+        assert!(ways.combined, "{ways:?}");
+        assert_eq!(check(limits, &frames), ways);
     }
 
     /// A table too small to split: the counting thread counts every host,
