@@ -38,16 +38,11 @@
 //! other flush (before an eviction, before a host turns direct, at the
 //! end before anyone reads the counters) counts both tables, retired
 //! first.
-//!
-//! The global port tables are sums too: the combiner counts them, per
-//! flow, into tables of its own ([`AsidePorts`]) that are added to the
-//! global ones at the end, so the reading thread leaves them out while
-//! flows are combined.
 
 use super::flows::{Flow, FlowHasher, Flows, DST, NO_FLOW, SRC};
 use super::hosts::{DIRECT, NO_HOST};
 use super::worker::WINDOW;
-use super::{add_received, add_sent, Amount, AsidePorts, HostPart};
+use super::{add_received, add_sent, HostPart};
 use crate::decode::PacketSummary;
 
 /// Packets in flight. On arrival a packet's flow index slot is
@@ -107,8 +102,6 @@ pub struct Combiner {
     /// Some host is counted one by one (else no flow needs its hosts
     /// prefetched).
     any_direct: bool,
-    /// The global port tables: flows count into them too.
-    ports: AsidePorts,
     ring: [InFlight; DEPTH],
     /// Packets pushed so far; packet `n` lives in `ring[n % DEPTH]`.
     pushed: usize,
@@ -127,17 +120,15 @@ pub struct Combiner {
 }
 
 impl Combiner {
-    /// A combiner that counts global ports up to `highest_port`, for a
-    /// host table that is empty (`from_packets`) or not, its flows hashed
-    /// by `hasher`.
-    pub fn new(highest_port: u16, from_packets: bool, hasher: FlowHasher) -> Self {
+    /// A combiner for a host table that is empty (`from_packets`) or not,
+    /// its flows hashed by `hasher`.
+    pub fn new(from_packets: bool, hasher: FlowHasher) -> Self {
         Combiner {
             flows: Flows::new(hasher),
             retired: Vec::new(),
             drained: 0,
             from_packets,
             any_direct: false,
-            ports: AsidePorts::new(highest_port),
             ring: [IDLE; DEPTH],
             pushed: 0,
             done: 0,
@@ -147,11 +138,6 @@ impl Combiner {
             verdict: None,
             windows: 0,
         }
-    }
-
-    /// The global port counts, once [`Combiner::finish`]ed.
-    pub(crate) fn into_ports(self) -> AsidePorts {
-        self.ports
     }
 
     /// Adds an IP packet whose flow has hash `hash` (from the
@@ -171,7 +157,7 @@ impl Combiner {
         };
         self.pushed = n + 1;
         if hosts.limits.hosts_max == 0 {
-            // no hosts: only the global ports are counted, nothing to look up
+            // no hosts: nothing to count here
             return;
         }
         self.flows.prefetch_slot(hash);
@@ -259,8 +245,6 @@ impl Combiner {
         let i = self.done % DEPTH;
         self.done += 1;
         if hosts.limits.hosts_max == 0 {
-            let p = self.ring[i].p;
-            self.ports_of(&p);
             return;
         }
         if self.seq >= SEQ_LIMIT {
@@ -309,7 +293,6 @@ impl Combiner {
             // the eviction must see every host's counters as they are now
             self.flush(hosts);
             hosts.count(p, q.ts, hash.map(Some), [NO_HOST; 2], [true; 2]);
-            self.ports_of(p);
             return;
         }
         let src = found[0].unwrap_or_else(|| hosts.hosts.insert_absent(p.src, hash[0]));
@@ -336,7 +319,6 @@ impl Combiner {
             }
         }
         // a flow even if both sides are direct: it keeps their positions
-        // and the global port counts
         let direct = combined.map(|s| s == Side::Direct);
         if self.flows.is_full() {
             self.retire_full(hosts);
@@ -352,13 +334,6 @@ impl Combiner {
         self.flows.get_mut(pos).add(p, q.ts, self.seq);
         if direct.contains(&true) {
             one_by_one(hosts, p, q.ts, at, direct);
-        }
-    }
-
-    /// Counts the global ports of a packet that no flow takes.
-    fn ports_of(&mut self, p: &PacketSummary) {
-        if let Some(pt) = p.ports {
-            self.ports.add(p.proto, pt, Amount::one(p));
         }
     }
 
@@ -450,16 +425,10 @@ impl Combiner {
             }
             if let Some(ahead) = flows.get(i + ENTRIES_AHEAD) {
                 hosts.prefetch_flow_entries(ahead);
-                if let Some(pt) = ahead.ports() {
-                    self.ports.prefetch(ahead.proto, pt);
-                }
             }
             let f = &flows[i];
             let a = f.amount();
             let ports = f.ports();
-            if let Some(pt) = ports {
-                self.ports.add(f.proto, pt, a);
-            }
             // as `start_flow` added to each combined side
             let need = if f.src == f.dst { 2 } else { 1 };
             if f.flags & SRC != 0 {
@@ -614,11 +583,11 @@ mod tests {
     ) -> [serde_json::Value; 2] {
         let mut one = Accounts::new(limits, local());
         let mut combined = Accounts::new(limits, local());
-        let mut c = Combiner::new(limits.highest_port, from_packets, FlowHasher::default());
+        let mut c = Combiner::new(from_packets, FlowHasher::default());
         for (i, &(p, ts)) in packets.iter().enumerate() {
             one.apply(&Decoded::Ip(p), ts, 60);
             let (mut global, mut hosts) = combined.split();
-            global.count_but_ports(&Decoded::Ip(p), ts, 60, true);
+            global.count(&Decoded::Ip(p), ts, 60);
             c.push_packet(&mut hosts, p, ts);
             // retired flows drained a few at a time, as when the counting
             // thread has nothing else to do, while new flows wait
@@ -627,7 +596,6 @@ mod tests {
             }
         }
         c.finish(&mut combined.split().1);
-        combined.split().0.add_ports(&c.into_ports());
         [&one, &combined].map(|a| serde_json::to_value(a.snapshot(&[])).unwrap())
     }
 
@@ -762,7 +730,7 @@ mod tests {
     fn flows_are_combined_until_flushed() {
         let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
         let mut acct = Accounts::new(l, local());
-        let mut c = Combiner::new(65_535, true, FlowHasher::default());
+        let mut c = Combiner::new(true, FlowHasher::default());
         let packets = five_flows(2000);
         for &(p, ts) in &packets {
             c.push_packet(&mut acct.split().1, p, ts);
@@ -797,7 +765,7 @@ mod tests {
     fn combining_is_judged_per_window() {
         let l = limits((100_000, 50_000), (65_536, 32_768), 65_535);
         let mut acct = Accounts::new(l, local());
-        let mut c = Combiner::new(65_535, true, FlowHasher::default());
+        let mut c = Combiner::new(true, FlowHasher::default());
         // five flows over and over: pays (the first window is not judged)
         for &(p, ts) in five_flows(WINDOW as usize + DEPTH).iter() {
             c.push_packet(&mut acct.split().1, p, ts);

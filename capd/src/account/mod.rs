@@ -61,55 +61,6 @@ struct PortCounters {
     packets_out: u64,
 }
 
-/// The global port tables as a thread other than the reading one counts
-/// them (`combine`, `worker`), added to the real ones at the end
-/// ([`GlobalPart::add_ports`]).
-pub(crate) struct AsidePorts {
-    tcp: Box<[PortCounters]>,
-    udp: Box<[PortCounters]>,
-    highest_port: u16,
-}
-
-impl AsidePorts {
-    pub fn new(highest_port: u16) -> Self {
-        AsidePorts {
-            tcp: vec![PortCounters::default(); 65536].into_boxed_slice(),
-            udp: vec![PortCounters::default(); 65536].into_boxed_slice(),
-            highest_port,
-        }
-    }
-
-    /// Adds `a`, sent from port `ports.src` to port `ports.dst` over
-    /// `proto` (TCP, else UDP), as [`GlobalPart`] would packet by packet.
-    #[inline]
-    pub fn add(&mut self, proto: u8, ports: Ports, a: Amount) {
-        let table = if proto == TCP {
-            &mut self.tcp
-        } else {
-            &mut self.udp
-        };
-        let hi = self.highest_port;
-        if ports.dst <= hi {
-            let c = &mut table[usize::from(ports.dst)];
-            c.bytes_in += a.bytes;
-            c.packets_in += a.packets;
-        }
-        if ports.src <= hi {
-            let c = &mut table[usize::from(ports.src)];
-            c.bytes_out += a.bytes;
-            c.packets_out += a.packets;
-        }
-    }
-
-    /// Starts loading the two counters [`AsidePorts::add`] will add to.
-    #[inline]
-    pub fn prefetch(&self, proto: u8, ports: Ports) {
-        let table = if proto == TCP { &self.tcp } else { &self.udp };
-        prefetch::line(&table[usize::from(ports.dst)]);
-        prefetch::line(&table[usize::from(ports.src)]);
-    }
-}
-
 /// Counters of one protocol in the global table.
 #[derive(Clone, Copy, Debug, Default)]
 struct ProtoCounters {
@@ -301,17 +252,10 @@ impl GlobalPart<'_> {
     /// Counts a decoded frame.
     #[inline]
     pub fn count(&mut self, d: &Decoded, ts: u64, wire_len: u32) {
-        self.count_but_ports(d, ts, wire_len, false);
-    }
-
-    /// [`GlobalPart::count`], leaving out the global port tables when
-    /// `ports_aside` (the counting thread counts them: `worker`).
-    #[inline]
-    pub fn count_but_ports(&mut self, d: &Decoded, ts: u64, wire_len: u32, ports_aside: bool) {
         self.since.get_or_insert(ts);
         *self.now = (*self.now).max(ts);
         match d {
-            Decoded::Ip(p) => self.ip(p, ts, ports_aside),
+            Decoded::Ip(p) => self.ip(p, ts),
             Decoded::NonIp => self.non_ip(wire_len),
             Decoded::Malformed(r) => {
                 let m = &mut *self.malformed;
@@ -338,24 +282,8 @@ impl GlobalPart<'_> {
         self.non_ip.bytes += u64::from(wire_len);
     }
 
-    /// Adds the global port counts of another thread (`worker`).
-    pub(crate) fn add_ports(&mut self, aside: &AsidePorts) {
-        self.settle_late();
-        for (mine, theirs) in [
-            (&mut *self.tcp_ports, &aside.tcp),
-            (&mut *self.udp_ports, &aside.udp),
-        ] {
-            for (m, t) in mine.iter_mut().zip(theirs.iter()) {
-                m.bytes_in += t.bytes_in;
-                m.bytes_out += t.bytes_out;
-                m.packets_in += t.packets_in;
-                m.packets_out += t.packets_out;
-            }
-        }
-    }
-
     #[inline]
-    fn ip(&mut self, p: &PacketSummary, ts: u64, ports_aside: bool) {
+    fn ip(&mut self, p: &PacketSummary, ts: u64) {
         let len = p.len;
         *self.packets += 1;
         *self.bytes += len;
@@ -384,7 +312,7 @@ impl GlobalPart<'_> {
             _ => {}
         }
         // the decoder gives ports for TCP and UDP only
-        if let (Some(pt), false) = (p.ports, ports_aside) {
+        if let Some(pt) = p.ports {
             self.ports(p.proto == TCP, pt.src, pt.dst, len);
         }
     }

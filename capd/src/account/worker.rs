@@ -37,7 +37,7 @@ use std::thread;
 use super::flows::FlowHasher;
 use super::hosts::{HostHasher, HostTable};
 use super::prefetch::DEPTH;
-use super::{Accounts, Amount, AsidePorts, Combiner, GlobalPart, HostPart, Limits, Pipeline};
+use super::{Accounts, Combiner, GlobalPart, HostPart, Limits, Pipeline};
 use crate::decode::{Decoded, PacketSummary};
 
 /// Records per batch: big enough to make the channel cheap, small enough
@@ -189,11 +189,10 @@ pub struct Feed<'a> {
 
 impl Feed<'_> {
     /// Counts a decoded frame seen at `ts`: into `global`, and an IP
-    /// packet's hosts aside. While the counter combines flows it counts
-    /// the global port tables too.
+    /// packet's hosts aside.
     #[inline]
     pub fn count(&mut self, global: &mut GlobalPart<'_>, d: Decoded, ts: u64, wire_len: u32) {
-        global.count_but_ports(&d, ts, wire_len, !self.hashing);
+        global.count(&d, ts, wire_len);
         if let Decoded::Ip(p) = d {
             self.push(Rec { p, ts });
         }
@@ -313,9 +312,6 @@ struct Counter<'a> {
     hosts: Counting<'a>,
     /// While flows are combined (the table is whole then).
     combiner: Option<Combiner>,
-    /// The global port counts of the packets the reader left to this
-    /// thread, once the combiner is done.
-    ports: Option<AsidePorts>,
     pipe: Pipeline,
     progress: &'a Progress,
     parts: SyncSender<Option<HostPart<'a>>>,
@@ -340,7 +336,7 @@ impl<'a> Counter<'a> {
                     }
                     if c.judge() == Some(false) {
                         c.finish(part);
-                        self.ports = self.combiner.take().map(Combiner::into_ports);
+                        self.combiner = None;
                         self.progress.combining.store(false, Ordering::Relaxed);
                     }
                 }
@@ -351,11 +347,8 @@ impl<'a> Counter<'a> {
                 }
                 None => {
                     // sent before the reader saw that this thread stopped
-                    // combining: their global ports are counted here
+                    // combining: without the addresses' hashes
                     for h in batch.drain(..) {
-                        if let (Some(ports), Some(pt)) = (self.ports.as_mut(), h.r.p.ports) {
-                            ports.add(h.r.p.proto, pt, Amount::one(&h.r.p));
-                        }
                         self.pipe.push(part, h.r.p, h.r.ts);
                     }
                 }
@@ -392,7 +385,6 @@ impl<'a> Counter<'a> {
         };
         if let Some(mut c) = self.combiner.take() {
             c.finish(part);
-            self.ports = Some(c.into_ports());
         }
         self.pipe.flush(part);
         let mine = part.hosts.split_off(|h| Share::Reader.owns(h));
@@ -419,8 +411,7 @@ impl<'a> Counter<'a> {
     }
 
     /// Counts what is still in flight; returns the counter's part if the
-    /// table is still split, and the global port counts of the packets
-    /// the reader left to it.
+    /// table is still split.
     fn finish(mut self) -> Finished {
         match &mut self.hosts {
             Counting::Apart(table, evicted) => {
@@ -429,22 +420,20 @@ impl<'a> Counter<'a> {
             Counting::Whole(part) => {
                 if let Some(mut c) = self.combiner.take() {
                     c.finish(part);
-                    self.ports = Some(c.into_ports());
                 }
                 self.pipe.flush(part);
             }
         }
-        let part = match self.hosts {
+        match self.hosts {
             Counting::Apart(table, evicted) => Some((table, evicted)),
             Counting::Whole(_) => None,
-        };
-        (part, self.ports)
+        }
     }
 }
 
 /// What the counting thread hands back: its part of a split table (with
-/// the port entries it evicted), and global port counts.
-type Finished = (Option<(HostTable, u64)>, Option<AsidePorts>);
+/// the port entries it evicted).
+type Finished = Option<(HostTable, u64)>;
 
 fn count<'a>(
     mut counter: Counter<'a>,
@@ -501,12 +490,7 @@ pub fn count_aside<T>(
         let counter = Counter {
             limits,
             hosts: Counting::Whole(hosts),
-            combiner: Some(Combiner::new(
-                limits.highest_port,
-                from_packets,
-                flow_hasher,
-            )),
-            ports: None,
+            combiner: Some(Combiner::new(from_packets, flow_hasher)),
             pipe: Pipeline::new(Share::All),
             progress,
             parts: parts_tx,
@@ -539,16 +523,13 @@ pub fn count_aside<T>(
             m.hosts
         });
         drop(feed); // closes the channel: the counter ends after the last batch
-        let (theirs, ports) = match counter.join() {
+        let theirs = match counter.join() {
             Ok(finished) => finished,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         // still split (the reader never handed its part over): join them
         if let (Some(mut mine), Some((table, evicted))) = (mine, theirs) {
             mine.absorb(table, evicted);
-        }
-        if let Some(ports) = ports {
-            global.add_ports(&ports);
         }
         Ok(out)
     })
