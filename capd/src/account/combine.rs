@@ -144,13 +144,13 @@ impl Combiner {
     /// [`FlowHasher`] it was made with); counts the one pushed [`DEPTH`]
     /// packets earlier.
     #[inline]
-    pub fn push(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64, hash: u64) {
+    pub fn push(&mut self, hosts: &mut HostPart<'_>, p: &PacketSummary, ts: u64, hash: u64) {
         let n = self.pushed;
         if n - self.done == DEPTH {
             self.count_oldest(hosts);
         }
         self.ring[n % DEPTH] = InFlight {
-            p,
+            p: *p,
             ts,
             hash,
             ..IDLE
@@ -204,7 +204,7 @@ impl Combiner {
     #[cfg(test)]
     fn push_packet(&mut self, hosts: &mut HostPart<'_>, p: PacketSummary, ts: u64) {
         let hash = self.flows.hasher().hash(&p);
-        self.push(hosts, p, ts, hash);
+        self.push(hosts, &p, ts, hash);
     }
 
     /// Counts everything: the packets in flight, then every flow.

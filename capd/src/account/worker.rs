@@ -331,9 +331,10 @@ impl<'a> Counter<'a> {
             }
             Counting::Whole(part) => match self.combiner.as_mut() {
                 Some(c) => {
-                    for h in batch.drain(..) {
-                        c.push(part, h.r.p, h.r.ts, h.hash[0]);
+                    for h in batch.iter() {
+                        c.push(part, &h.r.p, h.r.ts, h.hash[0]);
                     }
+                    batch.clear();
                     if c.judge() == Some(false) {
                         c.finish(part);
                         self.combiner = None;
