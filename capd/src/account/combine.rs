@@ -176,23 +176,27 @@ impl Combiner {
         }
         if n >= HOSTS_AT && n - HOSTS_AT >= self.done {
             let q = &mut self.ring[(n - HOSTS_AT) % DEPTH];
-            if q.new {
-                q.host_guess = q.host_hash.map(|h| hosts.hosts.candidate(h));
-            } else if let Some(f) = self.flows.get(q.guess).filter(|_| self.any_direct) {
+            let guess = if q.new {
+                Some(q.host_hash.map(|h| hosts.hosts.candidate(h)))
+            } else if self.any_direct {
                 // sides counted one by one: their hosts, then their entries
-                q.host_guess = [(SRC, f.at[0]), (DST, f.at[1])].map(|(side, at)| {
-                    if f.flags & side == 0 {
-                        at
-                    } else {
-                        NO_HOST
-                    }
-                });
+                self.flows.get(q.guess).map(|f| {
+                    [(SRC, f.at[0]), (DST, f.at[1])].map(|(side, at)| match f.flags & side {
+                        0 => at,
+                        _ => NO_HOST,
+                    })
+                })
+            } else {
+                // a flow that combines both sides: nothing to load
+                None
+            };
+            if let Some(g) = guess {
+                q.host_guess = g;
+                g.iter().for_each(|&g| hosts.hosts.prefetch_host(g));
             }
-            q.host_guess
-                .iter()
-                .for_each(|&g| hosts.hosts.prefetch_host(g));
         }
-        if n >= ENTRIES_AT && n - ENTRIES_AT >= self.done {
+        // only packets counted one by one have entries to load
+        if n >= ENTRIES_AT && n - ENTRIES_AT >= self.done && self.any_direct {
             let q = &self.ring[(n - ENTRIES_AT) % DEPTH];
             if !q.new && q.host_guess != [NO_HOST; 2] {
                 hosts.prefetch_entries(&q.p, q.host_guess);
