@@ -189,11 +189,12 @@ pub struct Feed<'a> {
 
 impl Feed<'_> {
     /// Counts a decoded frame seen at `ts`: into `global`, and an IP
-    /// packet's hosts aside.
+    /// packet's hosts aside (unless `--hosts-max 0` keeps none: then the
+    /// counting thread has nothing to do).
     #[inline]
     pub fn count(&mut self, global: &mut GlobalPart<'_>, d: Decoded, ts: u64, wire_len: u32) {
         global.count(&d, ts, wire_len);
-        if let Decoded::Ip(p) = d {
+        if let (Decoded::Ip(p), true) = (d, self.limits.hosts_max > 0) {
             self.push(Rec { p, ts });
         }
     }
@@ -702,6 +703,29 @@ mod tests {
         let ways = check_paced(limits, &frames, 2 * BATCH);
         assert!(ways.combined, "{ways:?}");
         assert_eq!(check(limits, &frames), ways);
+    }
+
+    /// `--hosts-max 0`: no host is kept, so no packet crosses to the
+    /// counting thread, and everything else is counted as in line.
+    #[test]
+    fn without_hosts_nothing_is_sent() {
+        let limits = limits(0, 0, 60, 30);
+        let frames = traffic(3 * BATCH + 7, 97);
+        check(limits, &frames);
+        let mut acct = Accounts::new(limits, LocalNets::new(vec![]));
+        let sent = count_aside(&mut acct, |global, feed| {
+            for &(d, ts) in &frames {
+                if let Some(d) = d {
+                    feed.count(global, d, ts, 60);
+                }
+            }
+            feed.sent + feed.batch.len() as u64
+        })
+        .unwrap();
+        assert_eq!(sent, 0);
+        let s = acct.snapshot(&[]);
+        assert!(s.hosts.is_empty());
+        assert!(s.totals.packets > 0 && !s.ports.udp.is_empty());
     }
 
     /// A table too small to split: the counting thread counts every host,
