@@ -73,6 +73,8 @@ const LARGE_AT: usize = 8;
 
 /// Keys are (kind << 16 | number) with kind ≤ 4, so this is never a key.
 const EMPTY: u32 = u32::MAX;
+// nor is its kind one (`Entries::slots_by_kind` relies on it)
+const _: () = assert!(EMPTY >> 16 > Kind::Proto as u32);
 
 /// Starts loading both lines an entry may straddle.
 #[inline(always)]
@@ -255,6 +257,42 @@ impl Entries {
                     prefetch_entry(&l.slots[slot_of(key(kind, number), mask)]);
                 }
             }
+        }
+    }
+
+    /// The slots of every entry by table: `by_kind[k]` is cleared and
+    /// given the slots of table `k` (a [`Kind`]) in the order [`Entries::iter`]
+    /// yields them; [`Entries::slot`] reads an entry back.
+    pub fn slots_by_kind(&self, by_kind: &mut [Vec<u32>; 5]) {
+        by_kind.iter_mut().for_each(Vec::clear);
+        let slots = match &self.store {
+            Store::Small(v) => v.as_slice(),
+            Store::Large(l) => l.table(),
+        };
+        for (i, e) in slots.iter().enumerate() {
+            // a free slot's kind is none of them
+            if let Some(k) = by_kind.get_mut(usize::from(e.kind())) {
+                k.push(i as u32);
+            }
+        }
+    }
+
+    /// The number and counters of the entry in `slot` (from
+    /// [`Entries::slots_by_kind`]).
+    #[inline]
+    pub fn slot(&self, slot: u32) -> (u16, &Entry) {
+        let e = match &self.store {
+            Store::Small(v) => &v[slot as usize],
+            Store::Large(l) => &l.table()[slot as usize],
+        };
+        (e.number(), e)
+    }
+
+    /// Number of entries in all five tables.
+    pub fn len(&self) -> usize {
+        match &self.store {
+            Store::Small(v) => v.len(),
+            Store::Large(l) => l.len(),
         }
     }
 
