@@ -25,7 +25,7 @@ use common::net::key_ip;
 
 use super::entries::Kind;
 use super::hosts::Host;
-use super::view::SnapshotView;
+use super::view::{GlobalPortsView, SnapshotView};
 
 /// The tables of a host in the document's order, with the key of their
 /// number field and whether rows carry SYNs.
@@ -331,11 +331,10 @@ fn write_hosts(hosts: &[Host], w: &mut dyn Write) -> io::Result<()> {
     let Some((_, first)) = chunks.claim() else {
         return Ok(());
     };
-    render(&mut mine, hosts, first, &mut text);
-    w.write_all(&text)?;
     if chunks.all_claimed() {
         // one chunk: not worth a thread
-        return Ok(());
+        render(&mut mine, hosts, first, &mut text);
+        return w.write_all(&text);
     }
     thread::scope(|sc| {
         let (tx, rx) = mpsc::sync_channel::<(usize, Vec<u8>)>(AHEAD);
@@ -354,6 +353,10 @@ fn write_hosts(hosts: &[Host], w: &mut dyn Write) -> io::Result<()> {
                     }
                 }
             });
+        // chunk 0 here while the other thread starts on the next (the
+        // first host alone, the busiest, can be a chunk of many rows)
+        render(&mut mine, hosts, first, &mut text);
+        w.write_all(&text)?;
         if helper.is_err() {
             // no second thread: every chunk here, in order
             while let Some((_, range)) = chunks.claim() {
@@ -410,6 +413,49 @@ fn write_hosts(hosts: &[Host], w: &mut dyn Write) -> io::Result<()> {
     })
 }
 
+/// Text of the global port tables written at a time.
+const PIECE: usize = 64 * 1024;
+
+/// `,"ports":{"tcp":[…],"udp":[…]}` as serde_json writes the document's
+/// `GlobalPorts`, by hand like the hosts' rows: through serde, a table
+/// of tens of thousands of ports took longer than the rest of the end of
+/// the document did.
+fn write_global_ports(ports: &GlobalPortsView<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let mut out = Vec::with_capacity(PIECE + ROW_MAX);
+    out.extend_from_slice(b",\"ports\":{");
+    for (i, (name, table)) in [("tcp", ports.tcp), ("udp", ports.udp)]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":[");
+        for (j, row) in super::snapshot::global_port_rows(table).enumerate() {
+            let mut t = Text::new(&mut out, ROW_MAX);
+            if j > 0 {
+                t.put(b",");
+            }
+            t.field(b"{\"port\":", u64::from(row.port));
+            t.field(b",\"bytes_in\":", row.bytes_in);
+            t.field(b",\"bytes_out\":", row.bytes_out);
+            t.field(b",\"packets_in\":", row.packets_in);
+            t.field(b",\"packets_out\":", row.packets_out);
+            t.put(b"}");
+            t.done();
+            if out.len() >= PIECE {
+                w.write_all(&out)?;
+                out.clear();
+            }
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    w.write_all(&out)
+}
+
 /// `,"key":` and `value` as serde_json writes it (the small parts).
 fn member<T: serde::Serialize + ?Sized>(w: &mut dyn Write, key: &str, value: &T) -> io::Result<()> {
     write!(w, ",\"{key}\":")?;
@@ -430,7 +476,7 @@ impl SnapshotView<'_> {
         w.write_all(b",\"hosts\":[")?;
         write_hosts(self.hosts.as_slice(), w)?;
         w.write_all(b"]")?;
-        member(w, "ports", &self.ports)?;
+        write_global_ports(&self.ports, w)?;
         member(w, "protocols", &self.protocols)?;
         member(w, "graphs", &self.graphs)?;
         member(w, "interfaces", &self.interfaces)?;

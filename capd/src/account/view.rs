@@ -8,7 +8,6 @@ use common::model::{
     Evictions, Graphs, HostProtoStats, InterfaceStats, PortStats, ProtoStats, TcpPortStats, Totals,
 };
 use common::net::LocalNet;
-use serde::ser::{Serialize, Serializer};
 
 use super::entries::Entry;
 use super::hosts::HostTable;
@@ -29,18 +28,10 @@ pub struct SnapshotView<'a> {
     pub(super) evictions: Evictions,
 }
 
-#[derive(serde::Serialize)]
+/// The global port tables (`account::json` writes their rows by hand).
 pub(super) struct GlobalPortsView<'a> {
-    tcp: GlobalTableView<'a>,
-    udp: GlobalTableView<'a>,
-}
-
-struct GlobalTableView<'a>(&'a [PortCounters]);
-
-impl Serialize for GlobalTableView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(super::snapshot::global_port_rows(self.0))
-    }
+    pub(super) tcp: &'a [PortCounters],
+    pub(super) udp: &'a [PortCounters],
 }
 
 pub(super) fn tcp_row((_, port, e): (u8, u16, &Entry)) -> TcpPortStats {
@@ -84,8 +75,8 @@ impl Accounts {
             totals: self.totals_with(interfaces),
             hosts: &self.hosts,
             ports: GlobalPortsView {
-                tcp: GlobalTableView(&self.tcp_ports),
-                udp: GlobalTableView(&self.udp_ports),
+                tcp: &self.tcp_ports,
+                udp: &self.udp_ports,
             },
             protocols: self.protocol_rows(),
             graphs: self.graphs.snapshot(self.now()),
