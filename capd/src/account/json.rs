@@ -73,9 +73,7 @@ fn digits(n: u64) -> usize {
 /// `n` in decimal.
 #[inline]
 fn num(out: &mut Vec<u8>, n: u64) {
-    let mut w = Text::new(out, 20);
-    w.num(n);
-    w.done();
+    append(out, 20, |t| t.num(n));
 }
 
 /// Two lowercase hex digits.
@@ -131,48 +129,47 @@ fn field(out: &mut Vec<u8>, first: bool, key: &str, n: u64) {
     num(out, n);
 }
 
-/// Text written straight into the spare capacity of a vector, up to a
-/// bound reserved up front: one capacity check per row instead of one per
-/// piece (they were a quarter of the dump's instructions, by callgrind),
-/// and no copy (a row rendered aside and appended cost a call to memcpy
-/// per row). Most of a document is port rows.
-struct Text<'a> {
-    out: &'a mut Vec<u8>,
-    /// Bytes written past `out.len()`.
-    n: usize,
-    /// Bytes that may be written.
-    room: usize,
+/// Appends to `out` the text `write` writes, at most `room` bytes,
+/// straight into the spare capacity reserved for it: one capacity check
+/// per row instead of one per piece (they were a quarter of the dump's
+/// instructions, by callgrind), and no copy (a row rendered aside and
+/// appended cost a call to memcpy per row). Most of a document is port
+/// rows.
+#[inline(always)]
+fn append(out: &mut Vec<u8>, room: usize, write: impl FnOnce(&mut Text<'_>)) {
+    out.reserve(room);
+    let len = out.len();
+    let mut t = Text {
+        b: &mut out.spare_capacity_mut()[..room],
+        n: 0,
+    };
+    write(&mut t);
+    let n = t.n;
+    // SAFETY: the first `n` bytes of the spare capacity were written:
+    // `Text` only moves `n` past bytes it has just written (a write past
+    // `room` panics instead).
+    unsafe { out.set_len(len + n) };
 }
 
-impl<'a> Text<'a> {
-    /// Text of at most `room` bytes to append to `out`.
-    #[inline(always)]
-    fn new(out: &'a mut Vec<u8>, room: usize) -> Self {
-        out.reserve(room);
-        Text { out, n: 0, room }
-    }
+/// Text written into spare capacity (see [`append`]).
+struct Text<'a> {
+    b: &'a mut [MaybeUninit<u8>],
+    /// Bytes written.
+    n: usize,
+}
 
-    /// The spare capacity from `at` on (past `room`, empty: the writes
-    /// that would go there panic instead).
-    #[inline(always)]
-    fn spare(&mut self, at: usize) -> &mut [MaybeUninit<u8>] {
-        let room = self.room;
-        let spare = self.out.spare_capacity_mut();
-        let end = room.min(spare.len());
-        spare.get_mut(at..end).unwrap_or_default()
-    }
-
+impl Text<'_> {
     #[inline(always)]
     fn put(&mut self, s: &[u8]) {
         let at = self.n;
-        self.spare(at)[..s.len()].write_copy_of_slice(s);
+        self.b[at..at + s.len()].write_copy_of_slice(s);
         self.n += s.len();
     }
 
     #[inline(always)]
     fn num(&mut self, n: u64) {
         let (at, d) = (self.n, digits(n));
-        decimal(&mut self.spare(at)[..d], n);
+        decimal(&mut self.b[at..at + d], n);
         self.n += d;
     }
 
@@ -181,16 +178,6 @@ impl<'a> Text<'a> {
     fn field(&mut self, key: &[u8], n: u64) {
         self.put(key);
         self.num(n);
-    }
-
-    /// Appends what was written.
-    #[inline(always)]
-    fn done(self) {
-        let len = self.out.len() + self.n;
-        // SAFETY: the first `n` bytes of the spare capacity were written:
-        // `n` only grows past bytes just written by `put` or `num`, whose
-        // writes stay within the spare capacity (they panic otherwise).
-        unsafe { self.out.set_len(len) };
     }
 }
 
@@ -236,20 +223,20 @@ impl HostWriter {
             out.extend_from_slice(b"\":[");
             for (i, &slot) in slots.iter().enumerate() {
                 let (number, e) = h.entries.slot(slot);
-                let mut row = Text::new(out, ROW_MAX);
-                if i > 0 {
-                    row.put(b",");
-                }
-                row.field(key, u64::from(number));
-                row.field(b",\"bytes_in\":", e.bytes_in);
-                row.field(b",\"bytes_out\":", e.bytes_out);
-                row.field(b",\"packets_in\":", e.packets_in);
-                row.field(b",\"packets_out\":", e.packets_out);
-                if *syn {
-                    row.field(b",\"syn\":", u64::from(e.syn));
-                }
-                row.put(b"}");
-                row.done();
+                append(out, ROW_MAX, |row| {
+                    if i > 0 {
+                        row.put(b",");
+                    }
+                    row.field(key, u64::from(number));
+                    row.field(b",\"bytes_in\":", e.bytes_in);
+                    row.field(b",\"bytes_out\":", e.bytes_out);
+                    row.field(b",\"packets_in\":", e.packets_in);
+                    row.field(b",\"packets_out\":", e.packets_out);
+                    if *syn {
+                        row.field(b",\"syn\":", u64::from(e.syn));
+                    }
+                    row.put(b"}");
+                });
             }
             out.push(b']');
         }
@@ -434,17 +421,17 @@ fn write_global_ports(ports: &GlobalPortsView<'_>, w: &mut dyn Write) -> io::Res
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":[");
         for (j, row) in super::snapshot::global_port_rows(table).enumerate() {
-            let mut t = Text::new(&mut out, ROW_MAX);
-            if j > 0 {
-                t.put(b",");
-            }
-            t.field(b"{\"port\":", u64::from(row.port));
-            t.field(b",\"bytes_in\":", row.bytes_in);
-            t.field(b",\"bytes_out\":", row.bytes_out);
-            t.field(b",\"packets_in\":", row.packets_in);
-            t.field(b",\"packets_out\":", row.packets_out);
-            t.put(b"}");
-            t.done();
+            append(&mut out, ROW_MAX, |t| {
+                if j > 0 {
+                    t.put(b",");
+                }
+                t.field(b"{\"port\":", u64::from(row.port));
+                t.field(b",\"bytes_in\":", row.bytes_in);
+                t.field(b",\"bytes_out\":", row.bytes_out);
+                t.field(b",\"packets_in\":", row.packets_in);
+                t.field(b",\"packets_out\":", row.packets_out);
+                t.put(b"}");
+            });
             if out.len() >= PIECE {
                 w.write_all(&out)?;
                 out.clear();
