@@ -42,7 +42,7 @@
 use super::flows::{Flow, FlowHasher, Flows, DST, NO_FLOW, SRC};
 use super::hosts::{DIRECT, NO_HOST};
 use super::worker::WINDOW;
-use super::{add_received, add_sent, HostPart};
+use super::{flush, HostPart};
 use crate::decode::PacketSummary;
 
 /// Packets in flight. On arrival a packet's flow index slot is
@@ -54,9 +54,6 @@ const DEPTH: usize = 32;
 const FLOW_AT: usize = 8;
 const HOSTS_AT: usize = 16;
 const ENTRIES_AT: usize = 24;
-/// Flows ahead whose hosts a flush prefetches, and whose port entries.
-const HOSTS_AHEAD: usize = 8;
-const ENTRIES_AHEAD: usize = 4;
 
 /// The last sequence number before they start again (after a flush and
 /// with every host's forgotten). Small in tests, so that they wrap.
@@ -211,12 +208,20 @@ impl Combiner {
         self.push(hosts, &p, ts, hash);
     }
 
-    /// Counts everything: the packets in flight, then every flow.
+    /// Counts everything: the packets in flight, then every flow (on two
+    /// threads when they are many, `flush`).
     pub fn finish(&mut self, hosts: &mut HostPart<'_>) {
         while self.done < self.pushed {
             self.count_oldest(hosts);
         }
-        self.flush(hosts);
+        let current = self.flows.take();
+        let waiting = [&self.retired[self.drained..], &current[..]];
+        let evicted = flush::count_all(&hosts.limits, &mut *hosts.hosts, waiting);
+        debug_assert_eq!(evicted, 0);
+        *hosts.ports_evicted += evicted;
+        self.retired.clear();
+        self.drained = 0;
+        self.flows.give_back(current);
     }
 
     /// Whether combining paid over the last [`WINDOW`] packets, once per
@@ -416,49 +421,11 @@ impl Combiner {
     /// current table too: each flow counted takes back only its own share
     /// of their `pending`.
     pub fn drain(&mut self, hosts: &mut HostPart<'_>, n: usize) {
-        let flows = &self.retired;
-        let end = self.drained.saturating_add(n).min(flows.len());
-        let limits = hosts.limits;
-        let mut evicted = 0;
-        for i in self.drained..end {
-            if let Some(ahead) = flows.get(i + HOSTS_AHEAD) {
-                ahead
-                    .at
-                    .iter()
-                    .for_each(|&pos| hosts.hosts.prefetch_host(pos));
-            }
-            if let Some(ahead) = flows.get(i + ENTRIES_AHEAD) {
-                hosts.prefetch_flow_entries(ahead);
-            }
-            let f = &flows[i];
-            let a = f.amount();
-            let ports = f.ports();
-            // as `start_flow` added to each combined side
-            let need = if f.src == f.dst { 2 } else { 1 };
-            if f.flags & SRC != 0 {
-                let s = hosts.hosts.touch(f.at[0]);
-                s.last_seen = s.last_seen.max(f.last_ts);
-                if f.src_seq > s.mac_seq {
-                    s.mac = Some(f.src_mac);
-                    s.mac_seq = f.src_seq;
-                }
-                debug_assert!(s.pending & !DIRECT >= need);
-                s.pending -= need;
-                evicted += add_sent(&limits, s, a, f.proto, ports);
-            }
-            if f.flags & DST != 0 {
-                let d = hosts.hosts.touch(f.at[1]);
-                if f.dst_seq > d.mac_seq {
-                    d.mac = Some(f.dst_mac);
-                    d.mac_seq = f.dst_seq;
-                }
-                debug_assert!(d.pending & !DIRECT >= need);
-                d.pending -= need;
-                evicted += add_received(&limits, d, a, f.proto, ports);
-            }
-        }
-        self.drained = end;
-        if end == flows.len() && end > 0 {
+        let waiting = &self.retired[self.drained..];
+        let n = n.min(waiting.len());
+        let evicted = flush::count_flows(&hosts.limits, &mut *hosts.hosts, waiting, n);
+        self.drained += n;
+        if self.drained == self.retired.len() && n > 0 {
             self.retired.clear();
             self.drained = 0;
         }

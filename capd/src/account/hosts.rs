@@ -317,6 +317,25 @@ impl HostTable {
         host
     }
 
+    /// The hosts before position `mid` and those from it on, for two
+    /// threads to count into at once (see [`Half`]).
+    pub fn halves(&mut self, mid: usize) -> [Half<'_>; 2] {
+        let mid = mid.min(self.hosts.len());
+        let (low, high) = self.hosts.split_at_mut(mid);
+        [(low, 0), (high, mid)].map(|(hosts, start)| Half {
+            hosts,
+            start: start as u32,
+            changed: Vec::new(),
+        })
+    }
+
+    /// Lists the hosts that [`Half`]s marked changed.
+    pub fn rejoin(&mut self, changed: [Vec<u32>; 2]) {
+        for c in changed {
+            self.changed.extend(c);
+        }
+    }
+
     /// Forgets every host's MAC sequence number (`flows`: the numbers
     /// start again from zero).
     pub fn clear_mac_seqs(&mut self) {
@@ -480,6 +499,41 @@ impl HostTable {
         for (i, host) in self.hosts.iter().enumerate() {
             self.index.insert(self.hasher.hash_one(host.key), i);
         }
+    }
+}
+
+/// A range of a host table's hosts that one thread counts into while
+/// another counts into the rest ([`HostTable::halves`]). A host it marks
+/// changed is listed here, and in the table once the halves are rejoined
+/// ([`HostTable::rejoin`]).
+pub struct Half<'a> {
+    hosts: &'a mut [Host],
+    /// Position of `hosts[0]` in the table.
+    start: u32,
+    changed: Vec<u32>,
+}
+
+impl Half<'_> {
+    /// The host at `pos`, if it is in this half.
+    #[inline]
+    pub fn at(&self, pos: u32) -> Option<&Host> {
+        self.hosts.get(pos.checked_sub(self.start)? as usize)
+    }
+
+    /// The host at `pos`, marked changed, if it is in this half.
+    #[inline]
+    pub fn touch(&mut self, pos: u32) -> Option<&mut Host> {
+        let host = self.hosts.get_mut(pos.checked_sub(self.start)? as usize)?;
+        if !host.changed {
+            host.changed = true;
+            self.changed.push(pos);
+        }
+        Some(host)
+    }
+
+    /// The positions of the hosts this half marked changed.
+    pub fn into_changed(self) -> Vec<u32> {
+        self.changed
     }
 }
 

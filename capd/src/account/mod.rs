@@ -10,6 +10,7 @@ mod combine;
 mod delta;
 mod entries;
 mod flows;
+mod flush;
 mod graphs;
 mod hosts;
 mod json;

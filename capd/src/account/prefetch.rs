@@ -19,7 +19,7 @@
 //! arrival order.
 
 use super::entries::Kind;
-use super::hosts::NO_HOST;
+use super::hosts::{Host, NO_HOST};
 use super::worker::Share;
 use super::{kinds, HostPart};
 use crate::decode::PacketSummary;
@@ -190,40 +190,33 @@ impl Pipeline {
 }
 
 impl HostPart<'_> {
-    /// The protocol and port slots a flush of flow `f` will count into
-    /// (`combine`): [`HostPart::prefetch_entries`] for the flow's packets.
-    #[inline]
-    pub(super) fn prefetch_flow_entries(&self, f: &super::flows::Flow) {
-        let p = PacketSummary {
-            src: f.src,
-            dst: f.dst,
-            proto: f.proto,
-            ports: f.ports(),
-            ..PacketSummary::EMPTY
-        };
-        self.prefetch_entries(&p, f.at);
-    }
-
     /// Stage 3: the protocol and port slots of both (guessed) hosts.
     #[inline]
     pub(super) fn prefetch_entries(&self, p: &PacketSummary, guess: [u32; 2]) {
-        let proto = (Kind::Proto, u16::from(p.proto));
-        let (local, remote) = kinds(p.proto);
-        if let Some(s) = self.hosts.at(guess[0]) {
-            match p.ports {
-                Some(pt) => s
-                    .entries
-                    .prefetch(&[proto, (local, pt.src), (remote, pt.dst)]),
-                None => s.entries.prefetch(&[proto]),
-            }
+        entries_of(p, guess.map(|g| self.hosts.at(g)));
+    }
+}
+
+/// The protocol and port slots that counting `p` touches in its source's
+/// and destination's tables (`hosts`, either unknown).
+#[inline]
+pub(super) fn entries_of(p: &PacketSummary, hosts: [Option<&Host>; 2]) {
+    let proto = (Kind::Proto, u16::from(p.proto));
+    let (local, remote) = kinds(p.proto);
+    if let Some(s) = hosts[0] {
+        match p.ports {
+            Some(pt) => s
+                .entries
+                .prefetch(&[proto, (local, pt.src), (remote, pt.dst)]),
+            None => s.entries.prefetch(&[proto]),
         }
-        if let Some(dh) = self.hosts.at(guess[1]) {
-            match p.ports {
-                Some(pt) => dh
-                    .entries
-                    .prefetch(&[proto, (local, pt.dst), (remote, pt.src)]),
-                None => dh.entries.prefetch(&[proto]),
-            }
+    }
+    if let Some(dh) = hosts[1] {
+        match p.ports {
+            Some(pt) => dh
+                .entries
+                .prefetch(&[proto, (local, pt.dst), (remote, pt.src)]),
+            None => dh.entries.prefetch(&[proto]),
         }
     }
 }
