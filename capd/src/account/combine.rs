@@ -37,7 +37,7 @@
 //! tables, and each flow counted takes back only its own share. Every
 //! other flush (before an eviction, before a host turns direct, at the
 //! end before anyone reads the counters) counts both tables, retired
-//! first.
+//! first; the one at the end on two threads (`flush`).
 
 use super::flows::{Flow, FlowHasher, Flows, DST, NO_FLOW, SRC};
 use super::hosts::{DIRECT, NO_HOST};
