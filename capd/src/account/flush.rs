@@ -178,27 +178,30 @@ fn count_flow<H: FlowHosts>(limits: &Limits, hosts: &mut H, f: &Flow) -> u64 {
     if f.flags & SRC != 0 {
         if let Some(s) = hosts.touch(f.at[0]) {
             s.last_seen = s.last_seen.max(f.last_ts);
-            if f.src_seq > s.mac_seq {
-                s.mac = Some(f.src_mac);
-                s.mac_seq = f.src_seq;
-            }
-            debug_assert!(s.pending & !DIRECT >= need);
-            s.pending -= need;
+            settle(s, f.src_mac, f.src_seq, need);
             evicted += add_sent(limits, s, a, f.proto, ports);
         }
     }
     if f.flags & DST != 0 {
         if let Some(d) = hosts.touch(f.at[1]) {
-            if f.dst_seq > d.mac_seq {
-                d.mac = Some(f.dst_mac);
-                d.mac_seq = f.dst_seq;
-            }
-            debug_assert!(d.pending & !DIRECT >= need);
-            d.pending -= need;
+            settle(d, f.dst_mac, f.dst_seq, need);
             evicted += add_received(limits, d, a, f.proto, ports);
         }
     }
     evicted
+}
+
+/// What a combined side takes from its flow besides the counts: the
+/// flow's MAC for it if that is the later one (`seq`), and its flow's
+/// share of `pending` back.
+#[inline]
+fn settle(h: &mut Host, mac: [u8; 6], seq: u32, need: u32) {
+    if seq > h.mac_seq {
+        h.mac = Some(mac);
+        h.mac_seq = seq;
+    }
+    debug_assert!(h.pending & !DIRECT >= need);
+    h.pending -= need;
 }
 
 /// The protocol and port slots counting `f` will touch, in the hosts

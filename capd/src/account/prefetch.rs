@@ -203,20 +203,16 @@ impl HostPart<'_> {
 pub(super) fn entries_of(p: &PacketSummary, hosts: [Option<&Host>; 2]) {
     let proto = (Kind::Proto, u16::from(p.proto));
     let (local, remote) = kinds(p.proto);
-    if let Some(s) = hosts[0] {
-        match p.ports {
-            Some(pt) => s
+    let ports = p.ports.map(|pt| [pt.src, pt.dst]);
+    for (i, host) in hosts.into_iter().enumerate() {
+        let Some(h) = host else { continue };
+        match ports {
+            // the source's local port is the packet's source port, the
+            // destination's its destination port
+            Some(pt) => h
                 .entries
-                .prefetch(&[proto, (local, pt.src), (remote, pt.dst)]),
-            None => s.entries.prefetch(&[proto]),
-        }
-    }
-    if let Some(dh) = hosts[1] {
-        match p.ports {
-            Some(pt) => dh
-                .entries
-                .prefetch(&[proto, (local, pt.dst), (remote, pt.src)]),
-            None => dh.entries.prefetch(&[proto]),
+                .prefetch(&[proto, (local, pt[i]), (remote, pt[1 - i])]),
+            None => h.entries.prefetch(&[proto]),
         }
     }
 }
