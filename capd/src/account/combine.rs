@@ -214,14 +214,7 @@ impl Combiner {
         while self.done < self.pushed {
             self.count_oldest(hosts);
         }
-        let current = self.flows.take();
-        let waiting = [&self.retired[self.drained..], &current[..]];
-        let evicted = flush::count_all(&hosts.limits, &mut *hosts.hosts, waiting);
-        debug_assert_eq!(evicted, 0);
-        *hosts.ports_evicted += evicted;
-        self.retired.clear();
-        self.drained = 0;
-        self.flows.give_back(current);
+        self.count_waiting(hosts, true);
     }
 
     /// Whether combining paid over the last [`WINDOW`] packets, once per
@@ -386,11 +379,21 @@ impl Combiner {
     /// made: those of a retired table first, then the current ones; both
     /// tables are empty afterwards.
     fn flush(&mut self, hosts: &mut HostPart<'_>) {
-        self.drain(hosts, usize::MAX);
-        if !self.flows.is_empty() {
-            self.retire();
-            self.drain(hosts, usize::MAX);
-        }
+        // on this thread: the reader still runs
+        self.count_waiting(hosts, false);
+    }
+
+    /// [`Combiner::flush`], on two threads if `two_threads` and the flows
+    /// are many (`flush::count_all`).
+    fn count_waiting(&mut self, hosts: &mut HostPart<'_>, two_threads: bool) {
+        let waiting = [&self.retired[self.drained..], self.flows.all()];
+        let evicted = flush::count_all(&hosts.limits, &mut *hosts.hosts, waiting, two_threads);
+        // none by construction (module text); counted all the same
+        debug_assert_eq!(evicted, 0);
+        *hosts.ports_evicted += evicted;
+        self.retired.clear();
+        self.drained = 0;
+        self.flows.clear();
     }
 
     /// The flow table is full: its flows are retired, to be counted a few

@@ -253,6 +253,7 @@ impl Flows {
         self.flows.len() >= CAPACITY
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.flows.is_empty()
     }
@@ -272,9 +273,31 @@ impl Flows {
         pos
     }
 
+    /// Every flow, in the order they were made.
+    pub fn all(&self) -> &[Flow] {
+        &self.flows
+    }
+
+    /// Forgets every flow (counted by the caller); the vector keeps its
+    /// room.
+    pub fn clear(&mut self) {
+        self.clear_index();
+        self.flows.clear();
+    }
+
     /// Every flow, in the order they were made; the table is empty
     /// afterwards (with the room of the vector last given back).
     pub fn take(&mut self) -> Vec<Flow> {
+        self.clear_index();
+        let fresh = match self.spare.capacity() >= CAPACITY {
+            true => std::mem::take(&mut self.spare),
+            false => Vec::with_capacity(CAPACITY),
+        };
+        std::mem::replace(&mut self.flows, fresh)
+    }
+
+    /// Empties the index of the flows in the table.
+    fn clear_index(&mut self) {
         if self.flows.len() * 8 >= self.index.len() {
             self.index.fill(0);
         } else {
@@ -285,11 +308,6 @@ impl Flows {
                 slots::remove(&mut self.index, h, pos as u32);
             }
         }
-        let fresh = match self.spare.capacity() >= CAPACITY {
-            true => std::mem::take(&mut self.spare),
-            false => Vec::with_capacity(CAPACITY),
-        };
-        std::mem::replace(&mut self.flows, fresh)
     }
 
     /// Returns a vector from [`Flows::take`], its flows counted, so that

@@ -11,7 +11,6 @@
 //! sides whose hosts are in its half. A host's sides are then counted in
 //! the same order as by one thread, and so come out the same.
 
-use std::sync::mpsc;
 use std::thread;
 
 use super::flows::{Flow, DST, SRC};
@@ -83,56 +82,46 @@ pub(super) fn count_flows<H: FlowHosts>(
     evicted
 }
 
-/// Counts every flow of `lists`, in order, into `table`: on this thread
-/// and a second one when they are many (see the module text); returns the
-/// port entries evicted.
-pub(super) fn count_all(limits: &Limits, table: &mut HostTable, lists: [&[Flow]; 2]) -> u64 {
+/// Counts every flow of `lists`, in order, into `table`; returns the port
+/// entries evicted. With `two_threads` (the last flush of a file: the
+/// reader has nothing left to do) and many flows, on this thread and a
+/// second one (see the module text).
+pub(super) fn count_all(
+    limits: &Limits,
+    table: &mut HostTable,
+    lists: [&[Flow]; 2],
+    two_threads: bool,
+) -> u64 {
     let total: usize = lists.iter().map(|l| l.len()).sum();
-    if total < TWO_THREADS_AT {
+    if !two_threads || total < TWO_THREADS_AT {
         return lists
             .iter()
             .map(|l| count_flows(limits, table, l, l.len()))
             .sum();
     }
-    let [low, high] = table.halves(middle(lists, table.len()));
+    let [mut low, mut high] = table.halves(middle(lists, table.len()));
     let count = |half: &mut Half<'_>| -> u64 {
         lists
             .iter()
             .map(|l| count_flows(limits, half, l, l.len()))
             .sum()
     };
-    let (evicted, changed) = thread::scope(|s| {
-        // the half goes across once the thread runs: were it moved into a
-        // thread that cannot start, it would be lost with it
-        let (give, take) = mpsc::channel::<Half<'_>>();
+    let (mine, theirs) = thread::scope(|s| {
         let other = thread::Builder::new()
             .name("account-flush".into())
-            .spawn_scoped(s, move || {
-                let mut half = take.recv().ok()?;
-                Some((count(&mut half), half))
-            });
-        let (mut low, mut high) = (low, high);
-        if let Ok(h) = other {
-            match give.send(high) {
-                Ok(()) => {
-                    let mine = count(&mut low);
-                    return match h.join() {
-                        Ok(Some((theirs, high))) => {
-                            (mine + theirs, [low.into_changed(), high.into_changed()])
-                        }
-                        Ok(None) => unreachable!("the flush thread received its half"),
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    };
-                }
-                Err(mpsc::SendError(back)) => high = back,
-            }
-        }
-        // no second thread: the other half here too
-        let evicted = count(&mut low) + count(&mut high);
-        (evicted, [low.into_changed(), high.into_changed()])
+            .spawn_scoped(s, || count(&mut high));
+        let mine = count(&mut low);
+        let theirs = other.ok().map(|h| match h.join() {
+            Ok(n) => n,
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        (mine, theirs)
     });
+    // no second thread: the other half here too
+    let theirs = theirs.unwrap_or_else(|| count(&mut high));
+    let changed = [low.into_changed(), high.into_changed()];
     table.rejoin(changed);
-    evicted
+    mine + theirs
 }
 
 /// The host position that splits the work of counting `lists` into two
@@ -328,7 +317,7 @@ mod tests {
             let (mut two, _) = table_and_flows(200, n);
             let evicted = count_flows(&LIMITS, &mut one, &flows, flows.len());
             let (first, rest) = flows.split_at(n / 3);
-            assert_eq!(count_all(&LIMITS, &mut two, [first, rest]), evicted);
+            assert_eq!(count_all(&LIMITS, &mut two, [first, rest], true), evicted);
             assert_eq!(hosts(&one), hosts(&two), "{n} flows");
             assert_eq!(changed(&mut one), changed(&mut two), "{n} flows");
             // every waiting side was counted

@@ -186,10 +186,45 @@ impl Text<'_> {
 /// four 20-digit counters and a 10-digit SYN count; a test writes it).
 const ROW_MAX: usize = 256;
 
+/// The counters of a port or protocol row, in the document's order.
+const COUNTERS: [&[u8]; 4] = [
+    b",\"bytes_in\":",
+    b",\"bytes_out\":",
+    b",\"packets_in\":",
+    b",\"packets_out\":",
+];
+
+/// A port or protocol row, after a comma unless `first`: `key` (with its
+/// brace, quotes and colon) and `number`, the [`COUNTERS`], and the SYN
+/// count when given.
+#[inline(always)]
+fn row(
+    out: &mut Vec<u8>,
+    first: bool,
+    key: &[u8],
+    number: u16,
+    counts: [u64; 4],
+    syn: Option<u32>,
+) {
+    append(out, ROW_MAX, |t| {
+        if !first {
+            t.put(b",");
+        }
+        t.field(key, u64::from(number));
+        for (name, n) in COUNTERS.iter().zip(counts) {
+            t.field(name, n);
+        }
+        if let Some(syn) = syn {
+            t.field(b",\"syn\":", u64::from(syn));
+        }
+        t.put(b"}");
+    });
+}
+
 /// Renders hosts; keeps its buffers from one host to the next.
 #[derive(Default)]
 struct HostWriter {
-    /// A host's entries' slots, by table in [`TABLES`] order.
+    /// A host's entries' slots, by table (indexed by [`Kind`]).
     slots: [Vec<u32>; 5],
 }
 
@@ -217,26 +252,14 @@ impl HostWriter {
             Some(t) => field(out, false, "last_seen", t),
             None => out.extend_from_slice(b",\"last_seen\":null"),
         }
-        for ((_, name, key, syn), slots) in TABLES.iter().zip(&self.slots) {
+        for (kind, name, key, syn) in TABLES {
             out.extend_from_slice(b",\"");
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\":[");
-            for (i, &slot) in slots.iter().enumerate() {
+            for (i, &slot) in self.slots[kind as usize].iter().enumerate() {
                 let (number, e) = h.entries.slot(slot);
-                append(out, ROW_MAX, |row| {
-                    if i > 0 {
-                        row.put(b",");
-                    }
-                    row.field(key, u64::from(number));
-                    row.field(b",\"bytes_in\":", e.bytes_in);
-                    row.field(b",\"bytes_out\":", e.bytes_out);
-                    row.field(b",\"packets_in\":", e.packets_in);
-                    row.field(b",\"packets_out\":", e.packets_out);
-                    if *syn {
-                        row.field(b",\"syn\":", u64::from(e.syn));
-                    }
-                    row.put(b"}");
-                });
+                let counts = [e.bytes_in, e.bytes_out, e.packets_in, e.packets_out];
+                row(out, i == 0, key, number, counts, syn.then_some(e.syn));
             }
             out.push(b']');
         }
@@ -420,18 +443,9 @@ fn write_global_ports(ports: &GlobalPortsView<'_>, w: &mut dyn Write) -> io::Res
         out.push(b'"');
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":[");
-        for (j, row) in super::snapshot::global_port_rows(table).enumerate() {
-            append(&mut out, ROW_MAX, |t| {
-                if j > 0 {
-                    t.put(b",");
-                }
-                t.field(b"{\"port\":", u64::from(row.port));
-                t.field(b",\"bytes_in\":", row.bytes_in);
-                t.field(b",\"bytes_out\":", row.bytes_out);
-                t.field(b",\"packets_in\":", row.packets_in);
-                t.field(b",\"packets_out\":", row.packets_out);
-                t.put(b"}");
-            });
+        for (j, p) in super::snapshot::global_port_rows(table).enumerate() {
+            let counts = [p.bytes_in, p.bytes_out, p.packets_in, p.packets_out];
+            row(&mut out, j == 0, b"{\"port\":", p.port, counts, None);
             if out.len() >= PIECE {
                 w.write_all(&out)?;
                 out.clear();
