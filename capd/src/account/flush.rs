@@ -4,7 +4,7 @@
 //!
 //! The last flush of a file is counted by two threads at once: the
 //! reading thread has nothing left to do then, and a flush of tens of
-//! thousands of flows takes tens of milliseconds (about 19 ms on the
+//! thousands of flows takes tens of milliseconds (17–20 ms on the
 //! benchmark capture, BENCHMARKS.md). Counting a side touches only its
 //! own host (its counters, MAC and port entries), so the table is split
 //! by position: each thread takes every flow in order and counts the
